@@ -1,0 +1,1 @@
+"""One module per provider signature scheme; each exposes ``PRESET``."""
