@@ -1,0 +1,1 @@
+"""What every hookgate package shares: typed config, ids, durations and logging."""

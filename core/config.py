@@ -1,0 +1,283 @@
+"""hookgate's configuration: a frozen typed object loaded once from ``config.yaml``.
+
+``load_config`` reads the YAML, interpolates ``${VAR}``/``${VAR:-default}`` from the
+environment and validates every key; any problem (unknown key, wrong type, missing
+secret) raises ``ConfigError`` listing each problem with its key path.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+
+import yaml
+
+from core.config_reader import ConfigReader
+from verifiers import VerifierConfigError, build_verifier
+
+DEFAULT_PATH = Path("config.yaml")
+_SOURCE_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
+_HANDLER_CALL = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_]\w*")
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; ``problems`` are ``"key.path: message"`` lines."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    """The HTTP listener and what providers see of it."""
+
+    host: str = "0.0.0.0"  # noqa: S104 - a gateway listens for providers on every interface
+    port: int = 8080
+    max_body_bytes: int = 1_048_576
+    public_url: str = "http://localhost:8080"
+
+
+@dataclass(frozen=True)
+class SecurityConfig:
+    """Keys and network rules."""
+
+    secret_key: str
+    allowed_target_networks: tuple[Network, ...] = ()
+
+
+@dataclass(frozen=True)
+class BackoffConfig:
+    """Exponential retry schedule: ``initial_s * multiplier**n``, capped, with jitter."""
+
+    initial_s: float = 5.0
+    multiplier: float = 6.0
+    max_s: float = 36_000.0
+    jitter: float = 0.2
+
+
+@dataclass(frozen=True)
+class BreakerConfig:
+    """Per-subscription circuit breaker."""
+
+    failures: int = 5
+    cooldown_s: float = 60.0
+
+
+@dataclass(frozen=True)
+class DeliveryConfig:
+    """How the relay delivers and retries."""
+
+    timeout_s: float = 15.0
+    max_attempts: int = 8
+    backoff: BackoffConfig = field(default_factory=BackoffConfig)
+    disable_after_s: float = 5 * 86_400.0
+    sweep_interval_s: float = 5.0
+    breaker: BreakerConfig = field(default_factory=BreakerConfig)
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    """A provider posting to ``POST /ingest/{name}``, checked by preset ``verifier``."""
+
+    name: str
+    verifier: str
+    secrets: tuple[str, ...] = ()
+    tolerance_s: float | None = None
+    options: Mapping[str, object] = field(default_factory=lambda: MappingProxyType({}))
+
+    def __repr__(self) -> str:
+        return f"SourceConfig(name={self.name!r}, verifier={self.verifier!r}, secrets=<hidden>)"
+
+
+@dataclass(frozen=True)
+class HandlerConfig:
+    """An internal Python handler (``call: "pkg.mod:func"``) and the events it wants."""
+
+    name: str
+    call: str
+    sources: tuple[str, ...] = ()
+    event_types: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything hookgate reads from ``config.yaml``."""
+
+    security: SecurityConfig
+    server: ServerConfig = field(default_factory=ServerConfig)
+    storage_url: str = "sqlite:///./hookgate.db"
+    redis_url: str = "redis://localhost:6379/0"
+    delivery: DeliveryConfig = field(default_factory=DeliveryConfig)
+    sources: tuple[SourceConfig, ...] = ()
+    handlers: tuple[HandlerConfig, ...] = ()
+
+    def source(self, name: str) -> SourceConfig | None:
+        """The source called ``name``, if configured."""
+        return next((source for source in self.sources if source.name == name), None)
+
+
+def config_path(option: str | None, environ: Mapping[str, str]) -> Path:
+    """``--config``, else ``$HOOKGATE_CONFIG``, else ``./config.yaml``."""
+    return Path(option or environ.get("HOOKGATE_CONFIG") or DEFAULT_PATH)
+
+
+def load_config(path: Path, environ: Mapping[str, str] | None = None) -> Config:
+    """Read and validate ``path``; ``ConfigError`` lists every problem found."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as e:
+        raise ConfigError([f"{path}: cannot read ({e.strerror})"]) from e
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        raise ConfigError([f"{path}: not valid YAML ({e})"]) from e
+    return parse_config(data, os.environ if environ is None else environ)
+
+
+def parse_config(data: object, environ: Mapping[str, str]) -> Config:
+    """Validate an already parsed YAML tree into a ``Config``."""
+    problems: list[str] = []
+    root = ConfigReader(data, "", problems, environ)
+    sources = _sources(root)
+    config = Config(
+        server=_server(root.section("server")),
+        storage_url=_url_of(root.section("storage"), "sqlite:///./hookgate.db"),
+        redis_url=_url_of(root.section("redis"), "redis://localhost:6379/0"),
+        security=_security(root.section("security")),
+        delivery=_delivery(root.section("delivery")),
+        sources=sources,
+        handlers=_handlers(root, {source.name for source in sources}),
+    )
+    root.reject_unknown()
+    if problems:
+        raise ConfigError(problems)
+    return config
+
+
+def _server(section: ConfigReader) -> ServerConfig:
+    defaults = ServerConfig()
+    server = ServerConfig(
+        host=section.text("host", defaults.host),
+        port=section.integer("port", defaults.port, minimum=0),
+        max_body_bytes=section.integer("max_body_bytes", defaults.max_body_bytes, minimum=1),
+        public_url=section.text("public_url", defaults.public_url).rstrip("/"),
+    )
+    if server.port > 65535:
+        section.problem("port", "must be at most 65535")
+    if not server.public_url.startswith(("http://", "https://")):
+        section.problem("public_url", "must be an http(s) URL")
+    section.reject_unknown()
+    return server
+
+
+def _url_of(section: ConfigReader, default: str) -> str:
+    url = section.text("url", default)
+    section.reject_unknown()
+    return url
+
+
+def _security(section: ConfigReader) -> SecurityConfig:
+    secret_key = section.text("secret_key")
+    if secret_key and len(secret_key) < 32:
+        section.problem("secret_key", "must be at least 32 characters")
+    networks = []
+    for index, text in enumerate(section.strings("allowed_target_networks")):
+        try:
+            networks.append(ipaddress.ip_network(text, strict=False))
+        except ValueError:
+            section.problem(f"allowed_target_networks[{index}]", "must be a CIDR network")
+    section.reject_unknown()
+    return SecurityConfig(secret_key=secret_key, allowed_target_networks=tuple(networks))
+
+
+def _delivery(section: ConfigReader) -> DeliveryConfig:
+    defaults = DeliveryConfig()
+    backoff_section, breaker_section = section.section("backoff"), section.section("breaker")
+    backoff = BackoffConfig(
+        initial_s=backoff_section.number("initial_s", defaults.backoff.initial_s, 0.001),
+        multiplier=backoff_section.number("multiplier", defaults.backoff.multiplier, 1.0),
+        max_s=backoff_section.number("max_s", defaults.backoff.max_s, 0.001),
+        jitter=backoff_section.number("jitter", defaults.backoff.jitter, 0.0),
+    )
+    if backoff.jitter >= 1:
+        backoff_section.problem("jitter", "must be below 1")
+    breaker = BreakerConfig(
+        failures=breaker_section.integer("failures", defaults.breaker.failures, minimum=1),
+        cooldown_s=breaker_section.number("cooldown_s", defaults.breaker.cooldown_s, 0.0),
+    )
+    backoff_section.reject_unknown()
+    breaker_section.reject_unknown()
+    delivery = DeliveryConfig(
+        timeout_s=section.number("timeout_s", defaults.timeout_s, 0.001),
+        max_attempts=section.integer("max_attempts", defaults.max_attempts, minimum=1),
+        backoff=backoff,
+        disable_after_s=section.duration("disable_after", defaults.disable_after_s),
+        sweep_interval_s=section.number("sweep_interval_s", defaults.sweep_interval_s, 0.01),
+        breaker=breaker,
+    )
+    section.reject_unknown()
+    return delivery
+
+
+def _sources(root: ConfigReader) -> tuple[SourceConfig, ...]:
+    sources: list[SourceConfig] = []
+    for entry in root.entries("sources"):
+        source = _source(entry)
+        if any(known.name == source.name for known in sources):
+            entry.problem("name", f"duplicate source {source.name!r}")
+        sources.append(source)
+    return tuple(sources)
+
+
+def _source(entry: ConfigReader) -> SourceConfig:
+    name = entry.text("name")
+    if name and not _SOURCE_NAME.fullmatch(name):
+        entry.problem("name", "must be lower-case letters, digits, '-' or '_' (at most 64)")
+    source = SourceConfig(
+        name=name,
+        verifier=entry.text("verifier"),
+        secrets=entry.strings("secrets"),
+        tolerance_s=entry.optional_number("tolerance_s", minimum=1.0),
+        options=MappingProxyType(entry.mapping("options")),
+    )
+    _check_preset(entry, source)
+    entry.reject_unknown()
+    return source
+
+
+def _check_preset(entry: ConfigReader, source: SourceConfig) -> None:
+    """Build the source's verifier once so bad secrets and options stop the start."""
+    if not source.verifier:
+        return
+    try:
+        build_verifier(source.verifier, source.secrets, source.tolerance_s, source.options)
+    except VerifierConfigError as e:
+        entry.problem(e.key, e.message)
+
+
+def _handlers(root: ConfigReader, known_sources: set[str]) -> tuple[HandlerConfig, ...]:
+    handlers: list[HandlerConfig] = []
+    for entry in root.entries("handlers"):
+        handler = HandlerConfig(
+            name=entry.text("name"),
+            call=entry.text("call"),
+            sources=entry.strings("sources"),
+            event_types=entry.strings("event_types"),
+        )
+        if handler.call and not _HANDLER_CALL.fullmatch(handler.call):
+            entry.problem("call", "must look like 'package.module:function'")
+        for index, source in enumerate(handler.sources):
+            if source not in known_sources:
+                entry.problem(f"sources[{index}]", f"unknown source {source!r}")
+        if any(known.name == handler.name for known in handlers):
+            entry.problem("name", f"duplicate handler {handler.name!r}")
+        handlers.append(handler)
+        entry.reject_unknown()
+    return tuple(handlers)

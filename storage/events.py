@@ -1,0 +1,146 @@
+"""The ``events`` table: raw webhooks, stored once per (source, provider event id)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import orjson
+
+from core.ids import new_id
+from storage.database import Connection, Database, Row
+from storage.errors import NotFoundError
+from storage.fields import bounded, headers_json
+from storage.group_commit import GroupCommitter
+from storage.query import Where, fetch_page
+from storage.records import Event, NewEvent, Page, StoredEvent
+
+_COLUMNS = "id, source, type, provider_event_id, received_at, headers, dispatched_at"
+_INSERT = (
+    "INSERT INTO events (id, source, type, provider_event_id, received_at, headers, body) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (provider_event_id, source) DO NOTHING"
+)
+
+
+def _event(row: Row, *, with_body: bool = False) -> Event:
+    return Event(
+        id=row["id"],
+        source=row["source"],
+        type=row["type"],
+        provider_event_id=row["provider_event_id"],
+        received_at=row["received_at"],
+        headers=orjson.loads(row["headers"]),
+        body=bytes(row["body"]) if with_body else None,
+        dispatched_at=row["dispatched_at"],
+    )
+
+
+def _row(event_id: str, new: NewEvent) -> tuple[object, ...]:
+    """Checked column values: a bad field fails this caller before its batch starts."""
+    return (
+        event_id,
+        bounded("source", new.source),
+        bounded("type", new.type),
+        bounded("provider_event_id", new.provider_event_id),
+        new.received_at,
+        headers_json("headers", new.headers),
+        new.body,
+    )
+
+
+class Events:
+    """Stores events through group commit and reads them back."""
+
+    def __init__(self, db: Database, max_batch: int = 256) -> None:
+        self._db = db
+        self._committer: GroupCommitter[tuple[object, ...], StoredEvent] = GroupCommitter(
+            self._insert_batch, max_batch
+        )
+
+    async def store(self, new: NewEvent) -> StoredEvent:
+        """Commit ``new`` durably (with concurrent callers, in one transaction).
+
+        A repeat of a stored (source, provider event id) stores nothing and answers
+        the first event's id with ``duplicate=True``.
+        """
+        return await self._committer.submit(_row(new_id("evt", new.received_at // 1000), new))
+
+    async def _insert_batch(self, rows: Sequence[tuple[object, ...]]) -> list[StoredEvent]:
+        async with self._db.transaction() as tx:
+            await tx.executemany(_INSERT, rows)
+            winners = await self._winners(tx, rows)
+        results = []
+        for row in rows:
+            first = winners[(str(row[1]), str(row[3]))]
+            results.append(StoredEvent(id=first, duplicate=first != row[0]))
+        return results
+
+    @staticmethod
+    async def _winners(
+        tx: Connection, rows: Sequence[tuple[object, ...]]
+    ) -> dict[tuple[str, str], str]:
+        """The stored id for each (source, provider event id) of the batch."""
+        where = Where()
+        placeholders = ", ".join(where.param(row[3]) for row in rows)
+        found = await tx.fetch(
+            f"SELECT id, source, provider_event_id FROM events "
+            f"WHERE provider_event_id IN ({placeholders})",
+            *where.args,
+        )
+        return {(row["source"], row["provider_event_id"]): row["id"] for row in found}
+
+    async def get(self, event_id: str) -> Event:
+        """The event with its body; ``NotFoundError`` if there is none."""
+        row = await self._db.fetchrow(
+            f"SELECT {_COLUMNS}, body FROM events WHERE id = $1", event_id
+        )
+        if row is None:
+            raise NotFoundError(f"no event {event_id}")
+        return _event(row, with_body=True)
+
+    async def page(
+        self,
+        *,
+        source: str | None = None,
+        event_type: str | None = None,
+        since: int | None = None,
+        until: int | None = None,
+        owner_id: str | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> Page[Event]:
+        """Events newest first, without bodies; ``owner_id`` keeps only those behind
+        that owner's deliveries."""
+        where = (
+            Where()
+            .add("source = {}", source)
+            .add("type = {}", event_type)
+            .add("received_at >= {}", since)
+            .add("received_at < {}", until)
+            .add(
+                "id IN (SELECT d.event_id FROM deliveries d JOIN subscriptions s "
+                "ON s.id = d.subscription_id WHERE s.owner_id = {})",
+                owner_id,
+            )
+        )
+        return await fetch_page(
+            self._db,
+            f"SELECT {_COLUMNS} FROM events",
+            where,
+            id_column="id",
+            limit=limit,
+            cursor=cursor,
+            convert=_event,
+        )
+
+    async def undispatched(self, received_before: int, limit: int = 500) -> list[str]:
+        """Ids of events whose deliveries were never created (the sweeper re-drives them)."""
+        rows = await self._db.fetch(
+            "SELECT id FROM events WHERE dispatched_at IS NULL AND received_at < $1 "
+            f"ORDER BY id LIMIT {int(limit)}",
+            received_before,
+        )
+        return [row["id"] for row in rows]
+
+    async def close(self) -> None:
+        """Let the batch in flight finish."""
+        await self._committer.close()

@@ -1,0 +1,136 @@
+"""The rows hookgate stores, as frozen records. Times are unix microseconds."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Generic, Literal, TypeVar
+
+T = TypeVar("T")
+Role = Literal["admin", "operator", "member"]
+ROLES: tuple[Role, ...] = ("admin", "operator", "member")
+DeliveryStatus = Literal["pending", "succeeded", "failed", "cancelled"]
+DELIVERY_STATUSES: tuple[DeliveryStatus, ...] = ("pending", "succeeded", "failed", "cancelled")
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    """One page of a list, newest first; ``next_cursor`` is None on the last page."""
+
+    items: tuple[T, ...]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    """Someone holding API keys, with a role."""
+
+    id: str
+    name: str
+    email: str
+    role: Role
+    created_at: int
+    updated_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKey:
+    """An API key's stored facts (never the key itself)."""
+
+    id: str
+    user_id: str
+    prefix: str
+    created_at: int
+    revoked_at: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class NewEvent:
+    """An incoming webhook to store: exact body bytes and lower-case headers."""
+
+    source: str
+    type: str
+    provider_event_id: str
+    headers: Mapping[str, str]
+    body: bytes
+    received_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    """The outcome of storing a ``NewEvent``: its id, or the first one's if a repeat."""
+
+    id: str
+    duplicate: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """A stored webhook."""
+
+    id: str
+    source: str
+    type: str
+    provider_event_id: str
+    received_at: int
+    headers: Mapping[str, str]
+    body: bytes | None  # None where a list left it out
+    dispatched_at: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionFields:
+    """What an owner chooses about a subscription."""
+
+    url: str
+    description: str = ""
+    sources: tuple[str, ...] = ()
+    event_types: tuple[str, ...] = ()
+    enabled: bool = True
+    headers: Mapping[str, str] = field(default_factory=dict)
+    rate_limit_per_s: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    """An HTTP endpoint that receives matching events."""
+
+    id: str
+    owner_id: str
+    fields: SubscriptionFields
+    disabled_reason: str | None
+    created_at: int
+    updated_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One event to one target (a subscription's URL, or ``handler:<name>``)."""
+
+    id: str
+    event_id: str
+    subscription_id: str | None
+    target: str
+    status: DeliveryStatus
+    attempt_count: int
+    next_attempt_at: int | None
+    last_status_code: int | None
+    created_at: int
+    updated_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """One try at a delivery, as sent and as answered."""
+
+    id: str
+    delivery_id: str
+    number: int
+    started_at: int
+    duration_ms: float
+    request_headers: Mapping[str, str]
+    response_status: int | None
+    response_headers: Mapping[str, str] | None
+    response_body: bytes | None
+    error: str | None
+    error_detail: str | None

@@ -1,0 +1,65 @@
+"""``Storage``: one database, its repositories, opened from ``storage.url``."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from storage.crypto import SecretBox
+from storage.database import Database
+from storage.deliveries import Deliveries
+from storage.events import Events
+from storage.migrations import check_schema, migrate
+from storage.postgres import PostgresDatabase
+from storage.sqlite import SqliteDatabase
+from storage.subscriptions import Subscriptions
+from storage.urls import parse_storage_url
+from storage.users import Users
+
+
+class Storage:
+    """The repositories of one database."""
+
+    def __init__(self, db: Database, secret_key: str) -> None:
+        self.db = db
+        self.users = Users(db)
+        self.events = Events(db)
+        self.subscriptions = Subscriptions(db, SecretBox(secret_key))
+        self.deliveries = Deliveries(db)
+
+    async def migrate(self) -> list[int]:
+        """Bring the schema up to date; the versions applied now."""
+        return await migrate(self.db)
+
+    async def check_schema(self) -> None:
+        """Raise ``SchemaNotReadyError`` unless the schema is current."""
+        await check_schema(self.db)
+
+    async def ping(self) -> None:
+        """Raise ``StorageUnavailableError`` unless the database answers."""
+        await self.db.fetchrow("SELECT 1 AS ok")
+
+    async def close(self) -> None:
+        """Finish the commit in flight, then close every connection."""
+        await self.events.close()
+        await self.db.close()
+
+
+def database_for(url: str, *, pool_size: int = 10) -> Database:
+    """The driver for ``url`` (not yet connected); ``InvalidStorageUrlError`` if unusable."""
+    parsed = parse_storage_url(url)
+    if parsed.kind == "sqlite":
+        return SqliteDatabase(parsed.location)
+    return PostgresDatabase(parsed.location, max_size=pool_size)
+
+
+@asynccontextmanager
+async def open_storage(url: str, secret_key: str, *, pool_size: int = 10) -> AsyncIterator[Storage]:
+    """Connect to ``url`` for the duration of the block."""
+    db = database_for(url, pool_size=pool_size)
+    await db.open()  # type: ignore[attr-defined]
+    storage = Storage(db, secret_key)
+    try:
+        yield storage
+    finally:
+        await storage.close()

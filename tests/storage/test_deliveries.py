@@ -1,0 +1,132 @@
+"""Deliveries contract: dispatch once, exclusive claims, leases, attempts — on both backends."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from contextlib import AsyncExitStack
+from dataclasses import replace
+
+import pytest
+
+from storage import NotFoundError, Storage, open_storage
+from storage.deliveries import Outcome, Target
+from storage.records import NewEvent, SubscriptionFields
+from tests.conftest import SECRET_KEY
+
+
+async def stored_event(storage: Storage, provider_id: str = "e1") -> str:
+    """The id of a freshly stored event."""
+    new = NewEvent("stripe", "invoice.paid", provider_id, {}, b"{}", time.time_ns() // 1000)
+    return (await storage.events.store(new)).id
+
+
+def failure(next_at: int | None) -> Outcome:
+    """A 500 answer that leaves the delivery pending until ``next_at``."""
+    return Outcome(
+        started_at=time.time_ns() // 1000,
+        duration_ms=12.5,
+        request_headers={"webhook-id": "evt_x"},
+        response_status=500,
+        response_headers={"content-type": "text/plain"},
+        response_body=b"x" * 5000,
+        error="http_status",
+        error_detail="500 Internal Server Error",
+        status="pending",
+        next_attempt_at=next_at,
+    )
+
+
+async def test_dispatch_creates_deliveries_only_once(storage: Storage) -> None:
+    """Dispatching twice (a re-driven job) creates the deliveries once."""
+    event_id = await stored_event(storage)
+    targets = [Target(None, "handler:billing"), Target(None, "handler:audit")]
+
+    first = await storage.deliveries.dispatch(event_id, targets)
+    second = await storage.deliveries.dispatch(event_id, targets)
+
+    assert [d.target for d in first or []] == ["handler:billing", "handler:audit"]
+    assert second is None
+    assert 2 == len((await storage.deliveries.page(event_id=event_id)).items)
+
+
+async def test_concurrent_claims_never_share_a_delivery(storage: Storage, storage_url: str) -> None:
+    """Four workers claiming at once, each with its own pool, get distinct deliveries."""
+    event_id = await stored_event(storage, "claims")
+    await storage.deliveries.dispatch(event_id, [Target(None, f"handler:h{i}") for i in range(40)])
+    async with AsyncExitStack() as stack:
+        workers = [
+            await stack.enter_async_context(open_storage(storage_url, SECRET_KEY)) for _ in range(4)
+        ]
+        claims = await asyncio.gather(
+            *(worker.deliveries.claim_due(lease_s=30, limit=15) for worker in workers)
+        )
+
+    ids = [d.id for claim in claims for d in claim]
+    assert 40 == len(ids) == len(set(ids))
+
+
+async def test_expired_lease_is_claimed_again(storage: Storage) -> None:
+    """A worker that died holding a lease: after the lease ends, the delivery is claimable."""
+    event_id = await stored_event(storage)
+    await storage.deliveries.dispatch(event_id, [Target(None, "handler:h")])
+    now = time.time_ns() // 1000
+
+    first = await storage.deliveries.claim_due(lease_s=30, now=now)
+    during = await storage.deliveries.claim_due(lease_s=30, now=now + 10_000_000)
+    after = await storage.deliveries.claim_due(lease_s=30, now=now + 31_000_000)
+
+    assert (1, 0, 1) == (len(first), len(during), len(after))
+
+
+async def test_recorded_attempt_reschedules_and_is_listed(storage: Storage) -> None:
+    """A failed attempt is stored (body cut at 4 KiB) and the delivery waits for next time."""
+    event_id = await stored_event(storage)
+    [delivery] = await storage.deliveries.dispatch(event_id, [Target(None, "handler:h")]) or []
+    [claimed] = await storage.deliveries.claim_due(lease_s=30)
+    later = time.time_ns() // 1000 + 60_000_000
+
+    updated = await storage.deliveries.record(claimed.id, failure(later))
+    [attempt] = await storage.deliveries.attempts(delivery.id)
+
+    assert ("pending", 1, later, 500) == (
+        updated.status,
+        updated.attempt_count,
+        updated.next_attempt_at,
+        updated.last_status_code,
+    )
+    assert (attempt.number, len(attempt.response_body or b""), attempt.error) == (
+        1,
+        4096,
+        "http_status",
+    )
+    assert [] == await storage.deliveries.claim_due(lease_s=30)
+
+
+async def test_retry_makes_a_failed_delivery_due(storage: Storage) -> None:
+    """An operator retry turns a failed delivery back into a due, pending one."""
+    event_id = await stored_event(storage)
+    [delivery] = await storage.deliveries.dispatch(event_id, [Target(None, "handler:h")]) or []
+    failed = await storage.deliveries.record(delivery.id, replace(failure(None), status="failed"))
+    retried = await storage.deliveries.retry(delivery.id)
+
+    assert (failed.status, retried.status) == ("failed", "pending")
+    assert [delivery.id] == [d.id for d in await storage.deliveries.claim_due(lease_s=30)]
+
+
+async def test_member_sees_only_deliveries_of_own_subscriptions(storage: Storage) -> None:
+    """Filtering by owner hides other owners' deliveries and makes them not found."""
+    alice, _ = await storage.users.create("A", "a@x.io", "member")
+    bob, _ = await storage.users.create("B", "b@x.io", "member")
+    sub, _ = await storage.subscriptions.create(alice.id, SubscriptionFields(url="https://a.io/"))
+    event_id = await stored_event(storage)
+    [delivery] = (
+        await storage.deliveries.dispatch(event_id, [Target(sub.id, "https://a.io/")]) or []
+    )
+
+    assert [delivery.id] == [d.id for d in (await storage.deliveries.page(owner_id=alice.id)).items]
+    assert [] == list((await storage.deliveries.page(owner_id=bob.id)).items)
+    assert [event_id] == [e.id for e in (await storage.events.page(owner_id=alice.id)).items]
+    assert [] == list((await storage.events.page(owner_id=bob.id)).items)
+    with pytest.raises(NotFoundError):
+        await storage.deliveries.get(delivery.id, owner_id=bob.id)
