@@ -184,9 +184,7 @@ def _url_of(section: ConfigReader, default: str) -> str:
 
 
 def _security(section: ConfigReader) -> SecurityConfig:
-    secret_key = section.text("secret_key")
-    if secret_key and len(secret_key) < 32:
-        section.problem("secret_key", "must be at least 32 characters")
+    secret_key = section.text("secret_key", min_length=32)
     networks = []
     for index, text in enumerate(section.strings("allowed_target_networks")):
         try:

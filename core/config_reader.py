@@ -68,14 +68,16 @@ class ConfigReader:
                 return REQUIRED
         return value
 
-    def text(self, key: str, default: str = REQUIRED) -> str:
-        """A string value."""
+    def text(self, key: str, default: str = REQUIRED, min_length: int = 0) -> str:
+        """A string value of at least ``min_length`` characters."""
         value = self._raw(key, default)
         if value is REQUIRED:
             return ""
         if isinstance(value, bool) or not isinstance(value, str | int | float):
             self.problem(key, "must be a string")
             return ""
+        if len(str(value)) < min_length:
+            self.problem(key, f"must be at least {min_length} characters")
         return str(value)
 
     def optional_text(self, key: str) -> str | None:

@@ -17,7 +17,7 @@ from storage.records import Event, NewEvent, Page, StoredEvent
 _COLUMNS = "id, source, type, provider_event_id, received_at, headers, dispatched_at"
 _INSERT = (
     "INSERT INTO events (id, source, type, provider_event_id, received_at, headers, body) "
-    "VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (provider_event_id, source) DO NOTHING"
+    "VALUES {values} ON CONFLICT (provider_event_id, source) DO NOTHING"
 )
 
 
@@ -65,20 +65,26 @@ class Events:
         return await self._committer.submit(_row(new_id("evt", new.received_at // 1000), new))
 
     async def _insert_batch(self, rows: Sequence[tuple[object, ...]]) -> list[StoredEvent]:
+        # One multi-row INSERT per batch; only repeats (rare) need a second query.
+        params = Where()
+        values = ", ".join(f"({', '.join(params.param(value) for value in row)})" for row in rows)
         async with self._db.transaction() as tx:
-            await tx.executemany(_INSERT, rows)
-            winners = await self._winners(tx, rows)
-        results = []
-        for row in rows:
-            first = winners[(str(row[1]), str(row[3]))]
-            results.append(StoredEvent(id=first, duplicate=first != row[0]))
-        return results
+            inserted = await tx.fetch(f"{_INSERT.format(values=values)} RETURNING id", *params.args)
+            new_ids = {row["id"] for row in inserted}
+            repeats = [row for row in rows if row[0] not in new_ids]
+            winners = await self._winners(tx, repeats) if repeats else {}
+        return [
+            StoredEvent(id=str(row[0]), duplicate=False)
+            if row[0] in new_ids
+            else StoredEvent(id=winners[(str(row[1]), str(row[3]))], duplicate=True)
+            for row in rows
+        ]
 
     @staticmethod
     async def _winners(
         tx: Connection, rows: Sequence[tuple[object, ...]]
     ) -> dict[tuple[str, str], str]:
-        """The stored id for each (source, provider event id) of the batch."""
+        """The stored id for each (source, provider event id) of ``rows``."""
         where = Where()
         placeholders = ", ".join(where.param(row[3]) for row in rows)
         found = await tx.fetch(

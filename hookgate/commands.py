@@ -1,0 +1,56 @@
+"""What each command does, once the config is loaded."""
+
+from __future__ import annotations
+
+import sys
+
+import orjson
+
+from core.config import Config
+from storage import InvalidFieldError, InvalidStorageUrlError, open_storage
+from storage.urls import parse_storage_url
+
+
+def deep_config_problems(config: Config) -> list[str]:
+    """Problems the config schema alone cannot see (the storage URL's form)."""
+    try:
+        parse_storage_url(config.storage_url)
+    except InvalidStorageUrlError as e:
+        return [f"storage.url: {e}"]
+    return []
+
+
+async def migrate(config: Config) -> int:
+    """Create or upgrade the schema; say which versions were applied."""
+    async with open_storage(config.storage_url, config.security.secret_key) as storage:
+        applied = await storage.migrate()
+    print(f"migrated: applied {applied}" if applied else "migrated: schema already current")
+    return 0
+
+
+async def dev(config: Config) -> int:
+    """The quickstart. The gateway and worker are not built yet: migrate and say so."""
+    await migrate(config)
+    print(
+        "hookgate dev: storage is ready. The gateway (`serve`) and the worker are not "
+        "part of this build yet, so nothing is listening.",
+        file=sys.stderr,
+    )
+    return 0
+
+
+async def create_user(config: Config, name: str, email: str, role: str, *, as_json: bool) -> int:
+    """Create a user and print its API key, the only time it is shown."""
+    async with open_storage(config.storage_url, config.security.secret_key) as storage:
+        await storage.check_schema()
+        try:
+            user, api_key = await storage.users.create(name, email, role)
+        except InvalidFieldError as e:
+            print(f"hookgate: --{e.field}: {e.message}", file=sys.stderr)
+            return 2
+    if as_json:
+        sys.stdout.buffer.write(orjson.dumps({"id": user.id, "api_key": api_key}) + b"\n")
+    else:
+        print(f"created {user.role} {user.id} <{user.email}>")
+        print(f"API key (shown once): {api_key}")
+    return 0

@@ -1,0 +1,148 @@
+"""Config loading: interpolation, typed values, and problems that name their key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from core.config import ConfigError, config_path, load_config, parse_config
+
+SECRET = "k" * 32
+ENV = {"HOOKGATE_SECRET_KEY": SECRET, "STRIPE_WEBHOOK_SECRET": "whsec_abc", "PORT": "9090"}
+
+
+def minimal(**extra: object) -> dict[str, object]:
+    """The smallest valid config, plus ``extra`` top-level keys."""
+    return {"security": {"secret_key": "${HOOKGATE_SECRET_KEY}"}, **extra}
+
+
+def problems_of(data: object, environ: dict[str, str] | None = None) -> list[str]:
+    """The problems ``parse_config`` reports (none if it accepts the config)."""
+    try:
+        parse_config(data, ENV if environ is None else environ)
+    except ConfigError as e:
+        return e.problems
+    return []
+
+
+def test_repository_example_config_loads() -> None:
+    """The committed config.yaml is valid once its secrets are in the environment."""
+    config = load_config(Path(__file__).parents[2] / "config.yaml", ENV | {"ACME_SECRET": "s"})
+    assert "stripe" == config.sources[0].name
+
+
+def test_defaults_and_interpolation() -> None:
+    """Absent keys take SPEC defaults; ``${VAR}`` and ``${VAR:-default}`` are coerced."""
+    config = parse_config(minimal(server={"port": "${PORT}", "host": "${HOST:-127.0.0.1}"}), ENV)
+    assert (9090, "127.0.0.1", 1_048_576, 8, 5 * 86400.0) == (
+        config.server.port,
+        config.server.host,
+        config.server.max_body_bytes,
+        config.delivery.max_attempts,
+        config.delivery.disable_after_s,
+    )
+    assert SECRET == config.security.secret_key
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        ({"security": {}}, "security.secret_key: required"),
+        ({"security": {"secret_key": "short"}}, "security.secret_key: must be at least 32"),
+        (minimal(serverr={}), "serverr: unknown key"),
+        (minimal(server={"port": "8080"}), "server.port: must be an integer"),
+        (minimal(server={"port": 70000}), "server.port: must be at most 65535"),
+        (
+            minimal(delivery={"disable_after": "5 days"}),
+            "delivery.disable_after: must be a duration",
+        ),
+        (minimal(delivery={"backoff": {"jitter": 2}}), "delivery.backoff.jitter: must be below 1"),
+        (
+            minimal(security={"secret_key": SECRET, "allowed_target_networks": ["10.0.0.0/33"]}),
+            "security.allowed_target_networks[0]: must be a CIDR network",
+        ),
+        (
+            {"security": {"secret_key": "${MISSING_VAR}"}},
+            "security.secret_key: environment variable MISSING_VAR is not set",
+        ),
+        (
+            minimal(
+                sources=[
+                    {"name": "gh", "verifier": "github", "secrets": ["x"]},
+                    {"name": "s", "verifier": "github"},
+                ]
+            ),
+            "sources[1].secrets: required",
+        ),
+        (
+            minimal(sources=[{"name": "s", "verifier": "nope", "secrets": ["x"]}]),
+            "sources[0].verifier: unknown preset 'nope'",
+        ),
+        (
+            minimal(
+                sources=[
+                    {
+                        "name": "s",
+                        "verifier": "github",
+                        "secrets": ["x"],
+                        "options": {"colour": "red"},
+                    }
+                ]
+            ),
+            "sources[0].options.colour: unknown option",
+        ),
+        (
+            minimal(sources=[{"name": "Bad Name", "verifier": "github", "secrets": ["x"]}]),
+            "sources[0].name: must be lower-case",
+        ),
+        (
+            minimal(handlers=[{"name": "h", "call": "not a call"}]),
+            "handlers[0].call: must look like 'package.module:function'",
+        ),
+        (
+            minimal(handlers=[{"name": "h", "call": "a.b:c", "sources": ["ghost"]}]),
+            "handlers[0].sources[0]: unknown source 'ghost'",
+        ),
+        ("just a string", "(top level): must be a mapping"),
+    ],
+)
+def test_problems_name_their_key(data: object, expected: str) -> None:
+    """Each bad config is refused with a problem that starts with the key path."""
+    problems = problems_of(data)
+    assert any(problem.startswith(expected) for problem in problems), problems
+
+
+def test_every_problem_is_reported_at_once() -> None:
+    """Several mistakes give several problems, not just the first."""
+    problems = problems_of({"security": {}, "server": {"port": "x"}, "extra": 1})
+    assert 3 == len(problems)
+
+
+def test_secrets_never_appear_in_repr() -> None:
+    """A source's secrets are not printed with it (logs, tracebacks)."""
+    data = minimal(
+        sources=[{"name": "s", "verifier": "github", "secrets": ["${STRIPE_WEBHOOK_SECRET}"]}]
+    )
+    config = parse_config(data, ENV)
+    assert "whsec_abc" not in repr(config.sources)
+    assert ("whsec_abc",) == config.sources[0].secrets
+
+
+def test_unreadable_and_invalid_files(tmp_path: Path) -> None:
+    """A missing file or broken YAML is a ConfigError naming the file."""
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("server: [unclosed")
+    for path in (tmp_path / "absent.yaml", broken):
+        with pytest.raises(ConfigError) as caught:
+            load_config(path, ENV)
+        assert str(path) in caught.value.problems[0]
+
+
+def test_config_path_precedence() -> None:
+    """--config wins over $HOOKGATE_CONFIG, which wins over ./config.yaml."""
+    assert (Path("a.yaml"), Path("b.yaml"), Path("config.yaml")) == (
+        config_path("a.yaml", {"HOOKGATE_CONFIG": "b.yaml"}),
+        config_path(None, {"HOOKGATE_CONFIG": "b.yaml"}),
+        config_path(None, {}),
+    )
