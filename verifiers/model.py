@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, runtime_checkable
+
+from verifiers.errors import MissingHeaderError
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +29,13 @@ class Request:
     def header(self, name: str) -> str | None:
         """The value of header ``name`` (any case), or None."""
         return self.headers.get(name.lower())
+
+    def require(self, name: str) -> str:
+        """The value of header ``name`` (any case), or ``MissingHeaderError``."""
+        value = self.headers.get(name.lower())
+        if value is None:
+            raise MissingHeaderError(f"{name.lower()} is missing")
+        return value
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +78,7 @@ class Verifier(Protocol):
         ...
 
 
+@runtime_checkable
 class NeedsFetch(Protocol):
     """A verifier that needs documents fetched before it can verify (SNS).
 

@@ -32,3 +32,35 @@ def flag(options: Mapping[str, object], name: str, default: bool) -> bool:
     if isinstance(value, str) and value.lower() in {"true", "false"}:
         return value.lower() == "true"
     raise VerifierConfigError(f"options.{name}", "must be true or false")
+
+
+def optional_text(options: Mapping[str, object], name: str) -> str | None:
+    """Option ``name`` as a non-empty string, or None when it is not set."""
+    if name not in options:
+        return None
+    return text(options, name, "")
+
+
+def required_text(options: Mapping[str, object], name: str) -> str:
+    """Option ``name``, which must be set to a non-empty string."""
+    value = optional_text(options, name)
+    if value is None:
+        raise VerifierConfigError(f"options.{name}", "required")
+    return value
+
+
+def any_text(options: Mapping[str, object], name: str, default: str = "") -> str:
+    """Option ``name`` as a string that may be empty (a prefix, say)."""
+    value = options.get(name, default)
+    if not isinstance(value, str):
+        raise VerifierConfigError(f"options.{name}", "must be a string")
+    return value
+
+
+def texts(options: Mapping[str, object], name: str) -> tuple[str, ...]:
+    """Option ``name`` as a list of non-empty strings (one string counts as a list of one)."""
+    value = options.get(name, ())
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list | tuple) or not all(isinstance(i, str) and i for i in items):
+        raise VerifierConfigError(f"options.{name}", "must be a list of non-empty strings")
+    return tuple(items)

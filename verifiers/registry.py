@@ -6,12 +6,62 @@ from collections.abc import Mapping
 
 from verifiers.errors import VerifierConfigError
 from verifiers.model import Preset, Settings, Verifier
-from verifiers.presets import github
+from verifiers.presets import (
+    api_key,
+    basic,
+    calendly,
+    discord,
+    github,
+    gitlab,
+    hmac,
+    hubspot,
+    intercom,
+    linear,
+    mailgun,
+    paddle,
+    razorpay,
+    sendgrid,
+    shopify,
+    slack,
+    sns,
+    square,
+    standard_webhooks,
+    stripe,
+    svix,
+    twilio,
+    twitch,
+    typeform,
+    zoom,
+)
 
 PRESETS: Mapping[str, Preset] = {
     preset.name: preset
     for preset in (
+        api_key.PRESET,
+        basic.PRESET,
+        calendly.PRESET,
+        discord.PRESET,
         github.PRESET,
+        gitlab.PRESET,
+        hmac.PRESET,
+        hubspot.PRESET,
+        intercom.PRESET,
+        linear.PRESET,
+        mailgun.PRESET,
+        paddle.PRESET,
+        razorpay.PRESET,
+        sendgrid.PRESET,
+        shopify.PRESET,
+        slack.PRESET,
+        sns.PRESET,
+        square.PRESET,
+        standard_webhooks.PRESET,
+        stripe.PRESET,
+        svix.PRESET,
+        twilio.PRESET,
+        twitch.PRESET,
+        typeform.PRESET,
+        zoom.PRESET,
     )
 }
 

@@ -6,10 +6,10 @@ from verifiers.errors import MalformedRequestError, TimestampOutOfToleranceError
 
 
 def parse_seconds(value: str) -> float:
-    """A unix timestamp in (integer) seconds, or ``MalformedRequestError``."""
+    """A unix timestamp in unsigned integer seconds, or ``MalformedRequestError``."""
     stripped = value.strip()
-    if not stripped.isascii() or not stripped.lstrip("-").isdigit() or len(stripped) > 20:
-        raise MalformedRequestError("timestamp is not an integer")
+    if not stripped.isascii() or not stripped.isdigit() or len(stripped) > 20:
+        raise MalformedRequestError("timestamp is not an unsigned integer")
     return float(int(stripped))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -69,8 +70,6 @@ def test_migrate_then_create_user_prints_working_key(tmp_path: Path, storage_url
         async with open_storage(storage_url, SECRET_KEY) as storage:
             user = await storage.users.authenticate(printed["api_key"])
             return None if user is None else user.id
-
-    import asyncio
 
     assert printed["id"] == asyncio.run(check())
 

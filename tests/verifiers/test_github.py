@@ -20,7 +20,10 @@ SECRET = "It's a Secret to Everybody"
 
 def github_request(body: bytes, signature: str | None, **extra: str) -> Request:
     """A GitHub delivery with the given signature header."""
-    headers = {"x-github-delivery": "72d3162e-cc78-11e3-81ab-4c9367dc0958", "x-github-event": "push"}
+    headers = {
+        "x-github-delivery": "72d3162e-cc78-11e3-81ab-4c9367dc0958",
+        "x-github-event": "push",
+    }
     if signature is not None:
         headers["x-hub-signature-256"] = signature
     headers.update(extra)
@@ -52,7 +55,9 @@ def test_githubkit_signature_is_accepted_under_rotation() -> None:
 def test_legacy_sha1_only_when_enabled() -> None:
     """A SHA-1-only delivery passes only with ``legacy_sha1: true``."""
     body = b"{}"
-    request = github_request(body, None, **{"x-hub-signature": githubkit_sign(SECRET, body, "sha1")})
+    request = github_request(
+        body, None, **{"x-hub-signature": githubkit_sign(SECRET, body, "sha1")}
+    )
 
     with pytest.raises(MissingHeaderError):
         build_verifier("github", (SECRET,), None, {}).verify(request, NOW)
@@ -63,11 +68,17 @@ def test_legacy_sha1_only_when_enabled() -> None:
     ("body", "signature", "error"),
     [
         (b"Hello, World?", None, MissingHeaderError),
-        (b"Hello, World!", "sha1=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17",
-         MalformedRequestError),
+        (
+            b"Hello, World!",
+            "sha1=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17",
+            MalformedRequestError,
+        ),
         (b"Hello, World!", "sha256=zz", MalformedRequestError),
-        (b"Hello, World?", "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17",
-         SignatureMismatchError),
+        (
+            b"Hello, World?",
+            "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17",
+            SignatureMismatchError,
+        ),
         (b"Hello, World!", "sha256=" + "0" * 64, SignatureMismatchError),
     ],
     ids=["missing", "wrong-prefix", "not-hex", "tampered-body", "wrong-signature"],
