@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import orjson
 
 from core.ids import new_id
-from storage.database import Database, Row
+from storage.database import Connection, Database, Row
 from storage.errors import NotFoundError
 from storage.fields import bounded
 from storage.query import Where, fetch_page
@@ -95,13 +95,15 @@ class Deliveries:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def dispatch(self, event_id: str, targets: Sequence[Target]) -> list[Delivery] | None:
-        """Create the event's deliveries, once: None if it was already dispatched."""
+    async def dispatch(
+        self, event_id: str, targets: Sequence[Target], *, lease_s: float | None = None
+    ) -> list[Delivery] | None:
+        """Create the event's deliveries, once: None if it was already dispatched.
+
+        With ``lease_s`` the new deliveries are leased to the caller, which is about to
+        attempt them, so the sweeper does not claim them meanwhile.
+        """
         now = _now()
-        rows = [
-            (new_id("dlv"), event_id, t.subscription_id, bounded("target", t.target), now)
-            for t in targets
-        ]
         async with self._db.transaction() as tx:
             claimed = await tx.execute(
                 "UPDATE events SET dispatched_at = $1 WHERE id = $2 AND dispatched_at IS NULL",
@@ -110,28 +112,42 @@ class Deliveries:
             )
             if not claimed:
                 return None
-            await tx.executemany(
-                "INSERT INTO deliveries (id, event_id, subscription_id, target, status, "
-                "attempt_count, next_attempt_at, created_at, updated_at) "
-                "VALUES ($1, $2, $3, $4, 'pending', 0, $5, $5, $5)",
-                rows,
-            )
-        return [await self.get(row[0]) for row in rows]
+            return await self._insert(tx, event_id, targets, now, lease_s)
 
-    async def create(self, event_id: str, targets: Sequence[Target]) -> list[Delivery]:
-        """Fresh deliveries of an event (a replay), due now."""
-        now = _now()
-        ids = [new_id("dlv") for _ in targets]
-        await self._db.executemany(
+    async def create(
+        self, event_id: str, targets: Sequence[Target], *, lease_s: float | None = None
+    ) -> list[Delivery]:
+        """Fresh deliveries of an already dispatched event (a replay), due now."""
+        async with self._db.transaction() as tx:
+            return await self._insert(tx, event_id, targets, _now(), lease_s)
+
+    @staticmethod
+    async def _insert(
+        tx: Connection, event_id: str, targets: Sequence[Target], now: int, lease_s: float | None
+    ) -> list[Delivery]:
+        lease_until = None if lease_s is None else now + int(lease_s * 1_000_000)
+        deliveries = [
+            Delivery(
+                id=new_id("dlv"),
+                event_id=event_id,
+                subscription_id=target.subscription_id,
+                target=bounded("target", target.target),
+                status="pending",
+                attempt_count=0,
+                next_attempt_at=now,
+                last_status_code=None,
+                created_at=now,
+                updated_at=now,
+            )
+            for target in targets
+        ]
+        await tx.executemany(
             "INSERT INTO deliveries (id, event_id, subscription_id, target, status, "
-            "attempt_count, next_attempt_at, created_at, updated_at) "
-            "VALUES ($1, $2, $3, $4, 'pending', 0, $5, $5, $5)",
-            [
-                (i, event_id, t.subscription_id, bounded("target", t.target), now)
-                for i, t in zip(ids, targets, strict=True)
-            ],
+            "attempt_count, next_attempt_at, lease_until, created_at, updated_at) "
+            "VALUES ($1, $2, $3, $4, 'pending', 0, $5, $6, $5, $5)",
+            [(d.id, event_id, d.subscription_id, d.target, now, lease_until) for d in deliveries],
         )
-        return [await self.get(i) for i in ids]
+        return deliveries
 
     async def get(self, delivery_id: str, owner_id: str | None = None) -> Delivery:
         """The delivery; ``NotFoundError`` if absent or not behind ``owner_id``'s subscription."""

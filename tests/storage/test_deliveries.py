@@ -130,3 +130,18 @@ async def test_member_sees_only_deliveries_of_own_subscriptions(storage: Storage
     assert [] == list((await storage.events.page(owner_id=bob.id)).items)
     with pytest.raises(NotFoundError):
         await storage.deliveries.get(delivery.id, owner_id=bob.id)
+
+
+async def test_leased_dispatch_is_not_claimed_until_the_lease_ends(storage: Storage) -> None:
+    """Deliveries dispatched with a lease belong to the dispatcher until it runs out."""
+    event_id = await stored_event(storage)
+    now = time.time_ns() // 1000
+
+    [delivery] = (
+        await storage.deliveries.dispatch(event_id, [Target(None, "handler:h")], lease_s=30) or []
+    )
+
+    assert [] == await storage.deliveries.claim_due(lease_s=30, now=now + 1_000_000)
+    assert [delivery.id] == [
+        d.id for d in await storage.deliveries.claim_due(lease_s=30, now=now + 31_000_000)
+    ]
