@@ -91,6 +91,8 @@ class SourceConfig:
     secrets: tuple[str, ...] = ()
     tolerance_s: float | None = None
     options: Mapping[str, object] = field(default_factory=lambda: MappingProxyType({}))
+    rate_limit_per_s: float | None = None
+    rate_limit_burst: int | None = None
 
     def __repr__(self) -> str:
         return f"SourceConfig(name={self.name!r}, verifier={self.verifier!r}, secrets=<hidden>)"
@@ -244,6 +246,8 @@ def _source(entry: ConfigReader) -> SourceConfig:
         secrets=entry.strings("secrets"),
         tolerance_s=entry.optional_number("tolerance_s", minimum=1.0),
         options=MappingProxyType(entry.mapping("options")),
+        rate_limit_per_s=entry.optional_number("rate_limit_per_s", minimum=0.001),
+        rate_limit_burst=entry.optional_integer("rate_limit_burst", minimum=1),
     )
     _check_preset(entry, source)
     entry.reject_unknown()

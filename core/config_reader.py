@@ -128,6 +128,13 @@ class ConfigReader:
             return None
         return self.number(key, minimum, minimum)
 
+    def optional_integer(self, key: str, minimum: int = 0) -> int | None:
+        """An integer of at least ``minimum``, or None when absent."""
+        if not self.has(key):
+            self._seen.add(key)
+            return None
+        return self.integer(key, minimum, minimum)
+
     def boolean(self, key: str, default: bool) -> bool:
         """A boolean (``${VAR}`` values ``true``/``false`` accepted)."""
         value = self._raw(key, default)

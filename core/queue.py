@@ -61,3 +61,8 @@ def connect_queue(redis_url: str, *, max_connections: int = 32) -> ArqRedis:
         job_deserializer=deserialize,
         default_queue_name=QUEUE_NAME,
     )
+
+
+async def close_queue(queue: ArqRedis) -> None:
+    """Close the client and its pool (a pool passed in is not closed by ``aclose()``)."""
+    await queue.aclose(close_connection_pool=True)

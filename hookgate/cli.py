@@ -31,6 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"hookgate {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     sub.add_parser("dev", help="migrate, then run gateway and worker in one process")
+    sub.add_parser("serve", help="run the gateway (ingest, API, operations)")
     sub.add_parser("migrate", help="create or upgrade the storage schema (idempotent)")
     sub.add_parser("check-config", help="validate the config and print what is wrong")
     users = sub.add_parser("users", help="manage users").add_subparsers(
@@ -70,6 +71,8 @@ async def _run(args: argparse.Namespace, config: Config) -> int:
         return await commands.migrate(config)
     if args.command == "dev":
         return await commands.dev(config)
+    if args.command == "serve":
+        return await commands.serve(config)
     return await commands.create_user(config, args.name, args.email, args.role, as_json=args.json)
 
 

@@ -7,6 +7,9 @@ import sys
 import orjson
 
 from core.config import Config
+from core.logs import configure_logging
+from gateway.server import serve as run_gateway
+from gateway.server import stop_on_signals
 from storage import InvalidFieldError, InvalidStorageUrlError, open_storage
 from storage.urls import parse_storage_url
 
@@ -36,6 +39,13 @@ async def dev(config: Config) -> int:
         "part of this build yet, so nothing is listening.",
         file=sys.stderr,
     )
+    return 0
+
+
+async def serve(config: Config) -> int:
+    """Run the gateway until SIGTERM or SIGINT."""
+    configure_logging()
+    await run_gateway(config, stop_on_signals())
     return 0
 
 

@@ -1,0 +1,1 @@
+"""HTTP in: the aiohttp ingest route, operations endpoints (and the CRUD API)."""

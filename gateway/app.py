@@ -1,0 +1,66 @@
+"""The aiohttp application: what it serves and what it holds, in one place."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import aiohttp
+from aiohttp import web
+
+from core.config import Config
+from core.queue import close_queue, connect_queue
+from gateway import keys
+from gateway.dispatch import DispatchQueue
+from gateway.fetch import Fetcher
+from gateway.ingest import ingest
+from gateway.metrics import GatewayMetrics
+from gateway.ops import healthz, metrics, readyz
+from gateway.problems import problem_middleware
+from gateway.requestlog import request_log_middleware
+from gateway.sources import build_sources
+from storage import open_storage
+
+
+def create_app(config: Config) -> web.Application:
+    """The gateway app for ``config``; no I/O until it starts (pools open in cleanup_ctx)."""
+    app = web.Application(
+        client_max_size=config.server.max_body_bytes,
+        middlewares=[request_log_middleware, problem_middleware],
+    )
+    app[keys.CONFIG] = config
+    app[keys.METRICS] = GatewayMetrics()
+    app[keys.SOURCES] = build_sources(config.sources)
+    app.cleanup_ctx.extend([storage_ctx, queue_ctx, fetcher_ctx])
+    app.router.add_post("/ingest/{source}", ingest)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    app.router.add_get("/metrics", metrics)
+    return app
+
+
+async def storage_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Storage for the app's lifetime; the schema must be current."""
+    config = app[keys.CONFIG]
+    async with open_storage(config.storage_url, config.security.secret_key) as storage:
+        await storage.check_schema()
+        app[keys.STORAGE] = storage
+        yield
+
+
+async def queue_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The arq connection and the batched dispatch fast path (flushed on shutdown)."""
+    queue = connect_queue(app[keys.CONFIG].redis_url)
+    dispatch = DispatchQueue(queue.enqueue_job, app[keys.METRICS].enqueue_failures.inc)
+    app[keys.QUEUE] = queue
+    app[keys.DISPATCH] = dispatch
+    yield
+    await dispatch.close()
+    await close_queue(queue)
+
+
+async def fetcher_ctx(app: web.Application) -> AsyncIterator[None]:
+    """An HTTP client for provider documents (SNS certificates)."""
+    timeout = aiohttp.ClientTimeout(total=5)
+    async with aiohttp.ClientSession(timeout=timeout) as session:
+        app[keys.FETCHER] = Fetcher(session)
+        yield

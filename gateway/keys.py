@@ -1,0 +1,21 @@
+"""Typed application keys: what the app factory puts on the app for handlers."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from arq.connections import ArqRedis
+
+from core.config import Config
+from gateway.dispatch import DispatchQueue
+from gateway.fetch import Fetcher
+from gateway.metrics import GatewayMetrics
+from gateway.sources import SourceRuntime
+from storage import Storage
+
+CONFIG = web.AppKey("config", Config)
+METRICS = web.AppKey("metrics", GatewayMetrics)
+SOURCES = web.AppKey("sources", dict[str, SourceRuntime])
+STORAGE = web.AppKey("storage", Storage)
+QUEUE = web.AppKey("queue", ArqRedis)
+DISPATCH = web.AppKey("dispatch", DispatchQueue)
+FETCHER = web.AppKey("fetcher", Fetcher)

@@ -1,0 +1,51 @@
+"""Each configured source, ready to serve: its verifier, preset and rate limit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from core.config import SourceConfig
+from gateway.ratelimit import TokenBucket
+from verifiers import Preset, Verifier, build_verifier, find_preset
+
+# Headers that carry the secret itself (not a signature over the body): never stored.
+SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "x-gitlab-token"})
+
+
+@dataclass(frozen=True)
+class SourceRuntime:
+    """What the ingest route needs about one source."""
+
+    config: SourceConfig
+    preset: Preset
+    verifier: Verifier
+    limiter: TokenBucket | None
+    secret_headers: frozenset[str]
+
+
+def build_sources(configs: tuple[SourceConfig, ...]) -> dict[str, SourceRuntime]:
+    """Runtimes for every source (config was validated at load, so this cannot fail)."""
+    return {config.name: _runtime(config) for config in configs}
+
+
+def _runtime(config: SourceConfig) -> SourceRuntime:
+    limiter = None
+    if config.rate_limit_per_s is not None:
+        burst = config.rate_limit_burst or max(1, int(config.rate_limit_per_s))
+        limiter = TokenBucket(config.rate_limit_per_s, burst)
+    return SourceRuntime(
+        config=config,
+        preset=find_preset(config.verifier),
+        verifier=build_verifier(
+            config.verifier, config.secrets, config.tolerance_s, config.options
+        ),
+        limiter=limiter,
+        secret_headers=_secret_headers(config),
+    )
+
+
+def _secret_headers(config: SourceConfig) -> frozenset[str]:
+    """The headers of this source's requests that must not be stored."""
+    if config.verifier != "api-key":
+        return SECRET_HEADERS
+    return SECRET_HEADERS | {str(config.options.get("header", "X-Api-Key")).lower()}
