@@ -15,7 +15,7 @@ from verifiers.errors import (
     VerifierConfigError,
     VerifierError,
 )
-from verifiers.model import Handshake, Preset, Request, Settings, Verified, Verifier
+from verifiers.model import Handshake, NeedsFetch, Preset, Request, Settings, Verified, Verifier
 from verifiers.registry import PRESETS, build_verifier, find_preset
 
 __all__ = [
@@ -23,6 +23,7 @@ __all__ = [
     "Handshake",
     "MalformedRequestError",
     "MissingHeaderError",
+    "NeedsFetch",
     "Preset",
     "Request",
     "Settings",
