@@ -82,7 +82,8 @@ async def _candidate(request: web.Request, source: SourceRuntime, body: bytes) -
         headers.setdefault(header_name.lower(), value)
     public_url = request.app[keys.CONFIG].server.public_url + str(request.rel_url)
     candidate = Request(body=body, headers=headers, url=public_url, method=request.method)
-    if isinstance(source.verifier, NeedsFetch):
+    if source.needs_fetch:
+        assert isinstance(source.verifier, NeedsFetch)
         try:
             urls = source.verifier.urls_to_fetch(candidate)
         except VerificationError as e:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from core.config import SourceConfig
 from gateway.ratelimit import TokenBucket
-from verifiers import Preset, Verifier, build_verifier, find_preset
+from verifiers import NeedsFetch, Preset, Verifier, build_verifier, find_preset
 
 # Headers that carry the secret itself (not a signature over the body): never stored.
 SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "x-gitlab-token"})
@@ -21,6 +21,7 @@ class SourceRuntime:
     verifier: Verifier
     limiter: TokenBucket | None
     secret_headers: frozenset[str]
+    needs_fetch: bool
 
 
 def build_sources(configs: tuple[SourceConfig, ...]) -> dict[str, SourceRuntime]:
@@ -33,14 +34,15 @@ def _runtime(config: SourceConfig) -> SourceRuntime:
     if config.rate_limit_per_s is not None:
         burst = config.rate_limit_burst or max(1, int(config.rate_limit_per_s))
         limiter = TokenBucket(config.rate_limit_per_s, burst)
+    verifier = build_verifier(config.verifier, config.secrets, config.tolerance_s, config.options)
     return SourceRuntime(
         config=config,
         preset=find_preset(config.verifier),
-        verifier=build_verifier(
-            config.verifier, config.secrets, config.tolerance_s, config.options
-        ),
+        verifier=verifier,
         limiter=limiter,
         secret_headers=_secret_headers(config),
+        # Checked once: isinstance against a runtime Protocol costs microseconds a call.
+        needs_fetch=isinstance(verifier, NeedsFetch),
     )
 
 

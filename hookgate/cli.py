@@ -7,10 +7,11 @@ naming what is wrong and a non-zero exit, never a traceback.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import sys
 from collections.abc import Sequence
+
+import uvloop
 
 from core.config import Config, ConfigError, config_path, load_config
 from hookgate import __version__, commands
@@ -32,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     sub.add_parser("dev", help="migrate, then run gateway and worker in one process")
     sub.add_parser("serve", help="run the gateway (ingest, API, operations)")
+    sub.add_parser("worker", help="run a relay worker (dispatch, delivery, retries, sweeper)")
     sub.add_parser("migrate", help="create or upgrade the storage schema (idempotent)")
     sub.add_parser("check-config", help="validate the config and print what is wrong")
     users = sub.add_parser("users", help="manage users").add_subparsers(
@@ -58,7 +60,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "check-config":
         return _check_config(config)
     try:
-        return asyncio.run(_run(args, config))
+        return uvloop.run(_run(args, config))
     except StorageError as e:
         print(f"hookgate: storage ({_redacted(config.storage_url)}): {e}", file=sys.stderr)
         return EXIT_RUNTIME
@@ -73,6 +75,8 @@ async def _run(args: argparse.Namespace, config: Config) -> int:
         return await commands.dev(config)
     if args.command == "serve":
         return await commands.serve(config)
+    if args.command == "worker":
+        return await commands.worker(config)
     return await commands.create_user(config, args.name, args.email, args.role, as_json=args.json)
 
 

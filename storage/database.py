@@ -62,6 +62,14 @@ class Database(Connection, Protocol):
 
     dialect: Dialect
 
+    async def write(self, sql: str, *args: object) -> list[Row]:
+        """Run one writing statement as its own transaction; its ``RETURNING`` rows.
+
+        One statement commits atomically on its own, so this costs a single hop to
+        the database, where ``transaction()`` costs one per statement plus two.
+        """
+        ...
+
     def transaction(self) -> AbstractAsyncContextManager[Connection]:
         """A connection inside a transaction, committed when the block ends cleanly."""
         ...

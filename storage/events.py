@@ -65,14 +65,17 @@ class Events:
         return await self._committer.submit(_row(new_id("evt", new.received_at // 1000), new))
 
     async def _insert_batch(self, rows: Sequence[tuple[object, ...]]) -> list[StoredEvent]:
-        # One multi-row INSERT per batch; only repeats (rare) need a second query.
+        # One multi-row INSERT per batch, committed as one statement (one hop to the
+        # database). Only repeats, which are rare, need a second query: their first
+        # copy is committed already, so it is read after the insert commits.
         params = Where()
         values = ", ".join(f"({', '.join(params.param(value) for value in row)})" for row in rows)
-        async with self._db.transaction() as tx:
-            inserted = await tx.fetch(f"{_INSERT.format(values=values)} RETURNING id", *params.args)
-            new_ids = {row["id"] for row in inserted}
-            repeats = [row for row in rows if row[0] not in new_ids]
-            winners = await self._winners(tx, repeats) if repeats else {}
+        inserted = await self._db.write(
+            f"{_INSERT.format(values=values)} RETURNING id", *params.args
+        )
+        new_ids = {row["id"] for row in inserted}
+        repeats = [row for row in rows if row[0] not in new_ids]
+        winners = await self._winners(self._db, repeats) if repeats else {}
         return [
             StoredEvent(id=str(row[0]), duplicate=False)
             if row[0] in new_ids

@@ -118,6 +118,9 @@ class PostgresDatabase:
             row: Row | None = await self._pool.fetchrow(sql, *args)
             return row
 
+    async def write(self, sql: str, *args: object) -> list[Row]:
+        return await self.fetch(sql, *args)
+
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Connection]:
         """A pooled connection inside ``BEGIN … COMMIT``."""

@@ -154,6 +154,10 @@ class SqliteDatabase:
     async def fetch(self, sql: str, *args: object) -> list[Row]:
         return await self._reads.fetch(sql, *args)
 
+    async def write(self, sql: str, *args: object) -> list[Row]:
+        async with self._write_lock:
+            return await self._writes.fetch(sql, *args)
+
     async def fetchrow(self, sql: str, *args: object) -> Row | None:
         return await self._reads.fetchrow(sql, *args)
 

@@ -1,0 +1,222 @@
+"""Ingest throughput: signed events/s accepted durably, beside a bare aiohttp baseline.
+
+Starts ``hookgate serve`` (one process) on SQLite and on PostgreSQL, with Redis, and a
+bare aiohttp handler answering 202; drives each with wrk (2 threads, 64 connections)
+posting Standard-Webhooks-signed ~1 KB JSON bodies with distinct ids, pre-signed so
+the load generator spends no CPU on HMAC. Then checks that every 2xx is stored.
+
+    python -m bench.ingest [--seconds 10] [--connections 64]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import hashlib
+import hmac
+import os
+import re
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import aiohttp
+import asyncpg
+import orjson
+import yaml
+
+from storage import open_storage
+
+SECRET_KEY = "bench-secret-key-0123456789abcdef0123"
+SIGNING_SECRET = "whsec_" + base64.b64encode(b"bench-signing-key-0123456789abcd").decode()
+REDIS_URL = "redis://127.0.0.1:6379/12"
+LUA = Path(__file__).with_name("ingest.lua")
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def body_1kb() -> bytes:
+    """A ~1 KB JSON event body."""
+    document = {"type": "invoice.paid", "data": {"object": {"id": "in_1", "amount": 4200}}}
+    document["data"]["object"]["memo"] = "x" * (1024 - len(orjson.dumps(document)) - 10)
+    return orjson.dumps(document)
+
+
+def write_signed_headers(path: Path, body: bytes, count: int) -> None:
+    """``count`` lines of ``id<TAB>timestamp<TAB>signature``, each id distinct."""
+    key = base64.b64decode(SIGNING_SECRET.removeprefix("whsec_"))
+    timestamp = str(int(time.time()))
+    run = secrets.token_hex(4)
+    with path.open("w") as out:
+        for n in range(count):
+            msg_id = f"msg_{run}_{n}"
+            digest = hmac.digest(key, f"{msg_id}.{timestamp}.".encode() + body, "sha256")
+            out.write(f"{msg_id}\t{timestamp}\tv1,{base64.b64encode(digest).decode()}\n")
+
+
+def run_wrk(
+    port: int, seconds: float, connections: int, headers: Path, body: Path
+) -> dict[str, float]:
+    """Drive ``/ingest/sw`` on ``port``; requests/s, p50/p99 ms and non-2xx count."""
+    command = [
+        "wrk",
+        "-t2",
+        f"-c{connections}",
+        f"-d{int(seconds)}s",
+        "--latency",
+        "--timeout",
+        "10s",
+        "-s",
+        str(LUA),
+        f"http://127.0.0.1:{port}/ingest/sw",
+        "--",
+        str(headers),
+        str(body),
+        "2",
+    ]
+    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    return {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),  # type: ignore[union-attr]
+        "p50": _millis(re.search(r"50%\s+([\d.]+\w+)", output).group(1)),  # type: ignore[union-attr]
+        "p99": _millis(re.search(r"99%\s+([\d.]+\w+)", output).group(1)),  # type: ignore[union-attr]
+        "requests": float(re.search(r"(\d+) requests in", output).group(1)),  # type: ignore[union-attr]
+        "non_2xx": float(m.group(1))
+        if (m := re.search(r"Non-2xx or 3xx responses: (\d+)", output))
+        else 0.0,
+    }
+
+
+def _millis(text: str) -> float:
+    value, unit = re.fullmatch(r"([\d.]+)(\w+)", text).groups()  # type: ignore[union-attr]
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+async def wait_until_listening(port: int, process: subprocess.Popen[bytes]) -> None:
+    """Poll until the server answers HTTP (bounded)."""
+    async with aiohttp.ClientSession() as session:
+        for _ in range(300):
+            if process.poll() is not None:
+                raise RuntimeError("server exited at start")
+            try:
+                async with session.get(f"http://127.0.0.1:{port}/healthz") as response:
+                    await response.read()
+                    return
+            except aiohttp.ClientError:
+                await asyncio.sleep(0.05)
+    raise RuntimeError("server did not start")
+
+
+def start(command: list[str], env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    """A server process with its output discarded."""
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, then wait."""
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+async def bench_hookgate(
+    storage_url: str, args: argparse.Namespace, files: tuple[Path, Path], folder: Path
+) -> dict[str, float]:
+    """Run ``hookgate serve`` on ``storage_url`` under load; figures and stored count."""
+    async with open_storage(storage_url, SECRET_KEY) as storage:
+        await storage.migrate()
+    port = free_port()
+    config = folder / f"config-{port}.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "server": {"host": "127.0.0.1", "port": port},
+                "storage": {"url": storage_url},
+                "redis": {"url": REDIS_URL},
+                "security": {"secret_key": SECRET_KEY},
+                "sources": [
+                    {"name": "sw", "verifier": "standard-webhooks", "secrets": [SIGNING_SECRET]}
+                ],
+            }
+        )
+    )
+    process = start(
+        [sys.executable, "-m", "hookgate", "--config", str(config), "serve"],
+        {**os.environ, "HOOKGATE_CONFIG": ""},
+    )
+    try:
+        await wait_until_listening(port, process)
+        figures = run_wrk(port, args.seconds, args.connections, *files)
+    finally:
+        stop(process)
+    async with open_storage(storage_url, SECRET_KEY) as storage:
+        row = await storage.db.fetchrow("SELECT COUNT(*) AS n FROM events")
+        figures["stored"] = float(row["n"]) if row is not None else 0.0
+    return figures
+
+
+async def main(args: argparse.Namespace) -> None:
+    """Print the ingest table: bare baseline, then hookgate on each backend."""
+    admin_url = os.environ.get(
+        "HOOKGATE_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+    )
+    name = f"hookgate_bench_{secrets.token_hex(4)}"
+    conn = await asyncpg.connect(admin_url)
+    await conn.execute(f'CREATE DATABASE "{name}"')
+    await conn.close()
+    pg_url = urlunsplit(urlsplit(admin_url)._replace(path=f"/{name}"))
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        body_path, headers_path = folder / "body.json", folder / "headers.tsv"
+        body = body_1kb()
+        body_path.write_bytes(body)
+        write_signed_headers(headers_path, body, int(args.seconds * 40_000))
+        files = (headers_path, body_path)
+        port = free_port()
+        bare = start([sys.executable, "-m", "bench.bare_server", str(port)])
+        try:
+            await asyncio.sleep(1.0)
+            baseline = run_wrk(port, args.seconds, args.connections, *files)
+        finally:
+            stop(bare)
+        results = {"bare aiohttp (202, no work)": baseline}
+        try:
+            results["hookgate, sqlite"] = await bench_hookgate(
+                f"sqlite:///{folder / 'bench.db'}", args, files, folder
+            )
+            results["hookgate, postgresql"] = await bench_hookgate(pg_url, args, files, folder)
+        finally:
+            conn = await asyncpg.connect(admin_url)
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            await conn.close()
+    print(
+        f"wrk -t2 -c{args.connections} -d{args.seconds}s, ~1 KB Standard-Webhooks-signed bodies, distinct ids"
+    )
+    print(
+        f"{'target':<30}{'req/s':>10}{'vs bare':>9}{'p50 ms':>8}{'p99 ms':>8}{'non-2xx':>9}{'stored':>9}"
+    )
+    for target, r in results.items():
+        stored = f"{r['stored']:>9,.0f}" if "stored" in r else f"{'-':>9}"
+        print(
+            f"{target:<30}{r['rps']:>10,.0f}{r['rps'] / baseline['rps']:>9.2f}{r['p50']:>8.2f}{r['p99']:>8.2f}{r['non_2xx']:>9,.0f}{stored}"
+        )
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--connections", type=int, default=64)
+    asyncio.run(main(parser.parse_args()))
