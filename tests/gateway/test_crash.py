@@ -119,3 +119,37 @@ async def _exists(storage: Storage, event_id: str) -> bool:
     except NotFoundError:
         return False
     return True
+
+
+async def test_sigterm_finishes_in_flight_requests_and_exits_cleanly(
+    tmp_path: Path, storage_url: str
+) -> None:
+    """SIGTERM mid-load: the process exits 0, and every 2xx'd event is stored."""
+    async with open_storage(storage_url, SECRET_KEY) as storage:
+        await storage.migrate()
+    port = free_port()
+    config = write_config(tmp_path, storage_url, port)
+    process = await asyncio.create_subprocess_exec(
+        *(sys.executable, "-m", "hookgate", "--config", str(config), "serve"),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "HOOKGATE_CONFIG": ""},
+    )
+    acked: list[str] = []
+    try:
+        await wait_until_listening(port, process)
+        enough = asyncio.Event()
+        clients = [asyncio.create_task(drive(port, acked, enough)) for _ in range(CLIENTS)]
+        await asyncio.wait_for(enough.wait(), timeout=60)
+        process.send_signal(signal.SIGTERM)
+        exit_code = await asyncio.wait_for(process.wait(), timeout=30)
+        await asyncio.wait_for(asyncio.gather(*clients), timeout=30)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+
+    async with open_storage(storage_url, SECRET_KEY) as storage:
+        missing = [event_id for event_id in acked if not await _exists(storage, event_id)]
+    assert 0 == exit_code
+    assert [] == missing
