@@ -9,6 +9,8 @@ import socket
 import subprocess
 import sys
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import aiohttp
@@ -82,8 +84,14 @@ async def drive(port: int, acked: list[str], enough: asyncio.Event) -> None:
                 enough.set()
 
 
-async def test_every_acknowledged_event_survives_kill_9(tmp_path: Path, storage_url: str) -> None:
-    """SIGKILL mid-load loses nothing that was answered 2xx."""
+@asynccontextmanager
+async def gateway_under_load(
+    tmp_path: Path, storage_url: str
+) -> AsyncIterator[tuple[asyncio.subprocess.Process, list[str], list[asyncio.Task[None]]]]:
+    """A ``hookgate serve`` process with CLIENTS posting, once KILL_AFTER_ACKS were acked.
+
+    Yields the process, the ids acknowledged so far (still growing) and the client tasks.
+    """
     async with open_storage(storage_url, SECRET_KEY) as storage:
         await storage.migrate()
     port = free_port()
@@ -100,17 +108,40 @@ async def test_every_acknowledged_event_survives_kill_9(tmp_path: Path, storage_
         enough = asyncio.Event()
         clients = [asyncio.create_task(drive(port, acked, enough)) for _ in range(CLIENTS)]
         await asyncio.wait_for(enough.wait(), timeout=60)
-        process.send_signal(signal.SIGKILL)
-        await asyncio.wait_for(asyncio.gather(*clients), timeout=30)
+        yield process, acked, clients
     finally:
         if process.returncode is None:
             process.kill()
         await asyncio.wait_for(process.wait(), timeout=10)
 
+
+async def missing_from_storage(storage_url: str, event_ids: list[str]) -> list[str]:
+    """The ids in ``event_ids`` that storage does not hold."""
     async with open_storage(storage_url, SECRET_KEY) as storage:
-        missing = [event_id for event_id in acked if not await _exists(storage, event_id)]
+        return [event_id for event_id in event_ids if not await _exists(storage, event_id)]
+
+
+async def test_every_acknowledged_event_survives_kill_9(tmp_path: Path, storage_url: str) -> None:
+    """SIGKILL mid-load loses nothing that was answered 2xx."""
+    async with gateway_under_load(tmp_path, storage_url) as (process, acked, clients):
+        process.send_signal(signal.SIGKILL)
+        await asyncio.wait_for(asyncio.gather(*clients), timeout=30)
+
     assert len(acked) >= KILL_AFTER_ACKS
-    assert [] == missing
+    assert [] == await missing_from_storage(storage_url, acked)
+
+
+async def test_sigterm_finishes_in_flight_requests_and_exits_cleanly(
+    tmp_path: Path, storage_url: str
+) -> None:
+    """SIGTERM mid-load: the process exits 0, and every 2xx'd event is stored."""
+    async with gateway_under_load(tmp_path, storage_url) as (process, acked, clients):
+        process.send_signal(signal.SIGTERM)
+        exit_code = await asyncio.wait_for(process.wait(), timeout=30)
+        await asyncio.wait_for(asyncio.gather(*clients), timeout=30)
+
+    assert 0 == exit_code
+    assert [] == await missing_from_storage(storage_url, acked)
 
 
 async def _exists(storage: Storage, event_id: str) -> bool:
@@ -119,37 +150,3 @@ async def _exists(storage: Storage, event_id: str) -> bool:
     except NotFoundError:
         return False
     return True
-
-
-async def test_sigterm_finishes_in_flight_requests_and_exits_cleanly(
-    tmp_path: Path, storage_url: str
-) -> None:
-    """SIGTERM mid-load: the process exits 0, and every 2xx'd event is stored."""
-    async with open_storage(storage_url, SECRET_KEY) as storage:
-        await storage.migrate()
-    port = free_port()
-    config = write_config(tmp_path, storage_url, port)
-    process = await asyncio.create_subprocess_exec(
-        *(sys.executable, "-m", "hookgate", "--config", str(config), "serve"),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env={**os.environ, "HOOKGATE_CONFIG": ""},
-    )
-    acked: list[str] = []
-    try:
-        await wait_until_listening(port, process)
-        enough = asyncio.Event()
-        clients = [asyncio.create_task(drive(port, acked, enough)) for _ in range(CLIENTS)]
-        await asyncio.wait_for(enough.wait(), timeout=60)
-        process.send_signal(signal.SIGTERM)
-        exit_code = await asyncio.wait_for(process.wait(), timeout=30)
-        await asyncio.wait_for(asyncio.gather(*clients), timeout=30)
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
-
-    async with open_storage(storage_url, SECRET_KEY) as storage:
-        missing = [event_id for event_id in acked if not await _exists(storage, event_id)]
-    assert 0 == exit_code
-    assert [] == missing

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import hmac
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
 from verifiers import (
     MalformedRequestError,
@@ -76,16 +73,4 @@ def test_refusals(body: bytes, header: str | None, error: type[VerificationError
     verifier = build_verifier("intercom", (SECRET,), None, {})
 
     with pytest.raises(error):
-        verifier.verify(intercom_request(body, header), NOW)
-
-
-@given(
-    header=st.one_of(st.text(), st.builds("sha1={}".format, st.text())),
-    body=st.binary(),
-)
-def test_arbitrary_input_only_raises_verification_errors(header: str, body: bytes) -> None:
-    """Whatever arrives, the verifier answers or raises a ``VerificationError``, nothing else."""
-    verifier = build_verifier("intercom", (SECRET,), None, {})
-
-    with contextlib.suppress(VerificationError):
         verifier.verify(intercom_request(body, header), NOW)

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
 import importlib
 from types import SimpleNamespace
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 from paddle_billing.Notifications import PaddleSignature, Secret, Verifier
 
 from verifiers import (
@@ -127,16 +124,4 @@ def test_refusals(body: bytes, header: str | None, error: type[VerificationError
     verifier = build_verifier("paddle", (SECRET,), None, {})
 
     with pytest.raises(error):
-        verifier.verify(paddle_request(body, header), NOW)
-
-
-@given(
-    header=st.one_of(st.text(), st.builds("ts={};h1={}".format, st.text(), st.text())),
-    body=st.binary(),
-)
-def test_arbitrary_input_only_raises_verification_errors(header: str, body: bytes) -> None:
-    """Whatever arrives, the verifier answers or raises a ``VerificationError``, nothing else."""
-    verifier = build_verifier("paddle", (SECRET,), None, {})
-
-    with contextlib.suppress(VerificationError):
         verifier.verify(paddle_request(body, header), NOW)

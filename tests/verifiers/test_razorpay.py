@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import hmac
 
 import pytest
 import razorpay
-from hypothesis import given
-from hypothesis import strategies as st
 
 from verifiers import (
     MalformedRequestError,
@@ -132,13 +129,4 @@ def test_refusals(body: bytes, header: str | None, error: type[VerificationError
     verifier = build_verifier("razorpay", (SDK_SECRET,), None, {})
 
     with pytest.raises(error):
-        verifier.verify(razorpay_request(body, header), NOW)
-
-
-@given(header=st.text(), body=st.binary())
-def test_arbitrary_input_only_raises_verification_errors(header: str, body: bytes) -> None:
-    """Whatever arrives, the verifier answers or raises a ``VerificationError``, nothing else."""
-    verifier = build_verifier("razorpay", (SDK_SECRET,), None, {})
-
-    with contextlib.suppress(VerificationError):
         verifier.verify(razorpay_request(body, header), NOW)

@@ -6,8 +6,6 @@ import contextlib
 
 import orjson
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 from slack_sdk.signature import Clock, SignatureVerifier
 
 from verifiers import (
@@ -198,15 +196,3 @@ def checks(verifier: Verifier, request: Request) -> None:
     """Run ``verifier`` on ``request``, letting only ``VerificationError`` pass silently."""
     with contextlib.suppress(VerificationError):
         verifier.verify(request, NOW)
-
-
-@given(
-    signature=st.one_of(st.text(), st.builds("v0={}".format, st.text())),
-    timestamp=st.text(),
-    body=st.binary(),
-)
-def test_arbitrary_input_only_raises_verification_errors(
-    signature: str, timestamp: str, body: bytes
-) -> None:
-    """Whatever arrives, the verifier answers or raises a ``VerificationError``, nothing else."""
-    checks(build_verifier("slack", (SECRET,), None, {}), slack_request(body, signature, timestamp))

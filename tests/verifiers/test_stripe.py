@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import hmac
 import time
 
 import pytest
 import stripe
-from hypothesis import given
-from hypothesis import strategies as st
 
 from verifiers import (
     MalformedRequestError,
@@ -195,19 +192,4 @@ def test_refusals(body: bytes, header: str | None, error: type[VerificationError
     verifier = build_verifier("stripe", (SECRET,), None, {})
 
     with pytest.raises(error):
-        verifier.verify(stripe_request(body, header), NOW)
-
-
-@given(
-    header=st.one_of(
-        st.text(),
-        st.builds("t={},v1={}".format, st.text(), st.text()),
-    ),
-    body=st.binary(),
-)
-def test_arbitrary_input_only_raises_verification_errors(header: str, body: bytes) -> None:
-    """Whatever arrives, the verifier answers or raises a ``VerificationError``, nothing else."""
-    verifier = build_verifier("stripe", (SECRET,), None, {})
-
-    with contextlib.suppress(VerificationError):
         verifier.verify(stripe_request(body, header), NOW)

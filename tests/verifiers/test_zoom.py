@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import hmac
 
 import orjson
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
 from verifiers import (
     MalformedRequestError,
@@ -156,19 +153,4 @@ def test_refusals(
     verifier = build_verifier("zoom", (SECRET,), None, {})
 
     with pytest.raises(error):
-        verifier.verify(zoom_request(body, signature, timestamp), NOW)
-
-
-@given(
-    signature=st.one_of(st.text(), st.builds("v0={}".format, st.text())),
-    timestamp=st.text(),
-    body=st.binary(),
-)
-def test_arbitrary_input_only_raises_verification_errors(
-    signature: str, timestamp: str, body: bytes
-) -> None:
-    """Whatever arrives, the verifier answers or raises a ``VerificationError``, nothing else."""
-    verifier = build_verifier("zoom", (SECRET,), None, {})
-
-    with contextlib.suppress(VerificationError):
         verifier.verify(zoom_request(body, signature, timestamp), NOW)
