@@ -7,6 +7,7 @@ COPY hookgate ./hookgate
 COPY core ./core
 COPY verifiers ./verifiers
 COPY storage ./storage
+COPY relay ./relay
 RUN pip wheel --no-cache-dir --wheel-dir /wheels .
 
 FROM python:3.11-slim

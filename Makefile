@@ -30,6 +30,7 @@ test: lint services
 bench: install services
 	$(BIN)/python -m bench.storage
 	$(BIN)/python -m bench.verifiers
+	$(BIN)/python -m bench.delivery
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis *.egg-info

@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
-import hashlib
 import hmac
 import os
 import re
@@ -202,17 +201,19 @@ async def main(args: argparse.Namespace) -> None:
             conn = await asyncpg.connect(admin_url)
             await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             await conn.close()
-    print(
-        f"wrk -t2 -c{args.connections} -d{args.seconds}s, ~1 KB Standard-Webhooks-signed bodies, distinct ids"
-    )
-    print(
-        f"{'target':<30}{'req/s':>10}{'vs bare':>9}{'p50 ms':>8}{'p99 ms':>8}{'non-2xx':>9}{'stored':>9}"
-    )
+    print(f"wrk -t2 -c{args.connections} -d{args.seconds}s, ~1 KB signed bodies, distinct ids")
+    columns = ("req/s", "vs bare", "p50 ms", "p99 ms", "non-2xx", "stored")
+    print(f"{'target':<30}" + "".join(f"{name:>9}" for name in columns))
     for target, r in results.items():
-        stored = f"{r['stored']:>9,.0f}" if "stored" in r else f"{'-':>9}"
-        print(
-            f"{target:<30}{r['rps']:>10,.0f}{r['rps'] / baseline['rps']:>9.2f}{r['p50']:>8.2f}{r['p99']:>8.2f}{r['non_2xx']:>9,.0f}{stored}"
+        cells = (
+            f"{r['rps']:,.0f}",
+            f"{r['rps'] / baseline['rps']:.2f}",
+            f"{r['p50']:.2f}",
+            f"{r['p99']:.2f}",
+            f"{r['non_2xx']:,.0f}",
+            f"{r['stored']:,.0f}" if "stored" in r else "-",
         )
+        print(f"{target:<30}" + "".join(f"{cell:>9}" for cell in cells))
 
 
 if __name__ == "__main__":

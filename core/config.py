@@ -23,6 +23,9 @@ from verifiers import VerifierConfigError, build_verifier
 DEFAULT_PATH = Path("config.yaml")
 _SOURCE_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 _HANDLER_CALL = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_]\w*")
+# The source of hookgate's own operational events (``subscription.disabled``,
+# ``delivery.failed``): handlers opt in by listing it; no provider may take the name.
+OPERATIONAL_SOURCE = "hookgate"
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
@@ -155,7 +158,7 @@ def parse_config(data: object, environ: Mapping[str, str]) -> Config:
         security=_security(root.section("security")),
         delivery=_delivery(root.section("delivery")),
         sources=sources,
-        handlers=_handlers(root, {source.name for source in sources}),
+        handlers=_handlers(root, {source.name for source in sources} | {OPERATIONAL_SOURCE}),
     )
     root.reject_unknown()
     if problems:
@@ -240,6 +243,8 @@ def _source(entry: ConfigReader) -> SourceConfig:
     name = entry.text("name")
     if name and not _SOURCE_NAME.fullmatch(name):
         entry.problem("name", "must be lower-case letters, digits, '-' or '_' (at most 64)")
+    if name == OPERATIONAL_SOURCE:
+        entry.problem("name", f"{OPERATIONAL_SOURCE!r} is reserved for operational events")
     source = SourceConfig(
         name=name,
         verifier=entry.text("verifier"),

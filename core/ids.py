@@ -12,6 +12,7 @@ import time
 
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 PREFIXES = frozenset({"usr", "key", "sub", "evt", "dlv", "att", "sec"})
+_MAX_MS = (1 << 48) - 1
 
 
 def new_id(prefix: str, now_ms: int | None = None) -> str:
@@ -19,7 +20,18 @@ def new_id(prefix: str, now_ms: int | None = None) -> str:
     if prefix not in PREFIXES:
         raise ValueError(f"unknown id prefix {prefix!r}")
     millis = time.time_ns() // 1_000_000 if now_ms is None else now_ms
-    value = (millis << 80) | int.from_bytes(os.urandom(10), "big")
+    return _encoded(prefix, (millis << 80) | int.from_bytes(os.urandom(10), "big"))
+
+
+def first_id(prefix: str, now_ms: int) -> str:
+    """The smallest id ``new_id(prefix, now_ms)`` can make (a bound for time ranges);
+    ``now_ms`` is clamped to the 48 bits an id holds."""
+    if prefix not in PREFIXES:
+        raise ValueError(f"unknown id prefix {prefix!r}")
+    return _encoded(prefix, max(0, min(now_ms, _MAX_MS)) << 80)
+
+
+def _encoded(prefix: str, value: int) -> str:
     chars = []
     for _ in range(26):
         chars.append(_ALPHABET[value & 31])

@@ -7,7 +7,11 @@ sweeper re-drives anything storage says is undispatched, due or stuck.
 Jobs:
     ``dispatch_events(event_ids: list[str])``: create each event's deliveries (once)
         and attempt them. The gateway enqueues one per group-commit batch.
-    ``deliver(delivery_ids: list[str])``: attempt deliveries the sweeper claimed.
+    ``deliver(delivery_ids: list[str])``: attempt these deliveries now if they are due
+        and nobody holds them (the worker claims them first, so enqueueing ids twice,
+        or ids a worker is attempting, is harmless). For the API after an operator's
+        retry or a replay; without it the sweeper picks them up within
+        ``delivery.sweep_interval_s``.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import aiohttp
 from aiohttp import web
@@ -10,6 +10,7 @@ from aiohttp import web
 from core.config import Config
 from core.queue import close_queue, connect_queue
 from gateway import keys
+from gateway.api import create_api
 from gateway.dispatch import DispatchQueue
 from gateway.fetch import Fetcher
 from gateway.ingest import ingest
@@ -21,20 +22,26 @@ from gateway.sources import build_sources
 from storage import open_storage
 
 
-def create_app(config: Config) -> web.Application:
-    """The gateway app for ``config``; no I/O until it starts (pools open in cleanup_ctx)."""
+def create_app(
+    config: Config, *, extra_metrics: Callable[[], bytes] | None = None
+) -> web.Application:
+    """The gateway app for ``config``; no I/O until it starts (pools open in cleanup_ctx).
+
+    ``extra_metrics`` adds another exposition to ``/metrics`` (the relay's, in ``dev``).
+    """
     app = web.Application(
         client_max_size=config.server.max_body_bytes,
         middlewares=[request_log_middleware, problem_middleware],
     )
     app[keys.CONFIG] = config
-    app[keys.METRICS] = GatewayMetrics()
+    app[keys.METRICS] = GatewayMetrics(extra_metrics)
     app[keys.SOURCES] = build_sources(config.sources)
     app.cleanup_ctx.extend([storage_ctx, queue_ctx, fetcher_ctx])
     app.router.add_post("/ingest/{source}", ingest)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics)
+    app.add_subapp("/api/v1", create_api(config))
     return app
 
 

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 
 
 class GatewayMetrics:
-    """Ingest counters and latency."""
+    """Ingest counters and latency, plus any extra exposition (the relay's, in ``dev``)."""
 
-    def __init__(self) -> None:
+    def __init__(self, extra: Callable[[], bytes] | None = None) -> None:
+        self._extra = extra
         self.registry = CollectorRegistry()
         self.ingest = Counter(
             "hookgate_ingest_requests",
@@ -39,4 +42,5 @@ class GatewayMetrics:
 
     def render(self) -> bytes:
         """The Prometheus text exposition of every metric."""
-        return generate_latest(self.registry)
+        own = generate_latest(self.registry)
+        return own if self._extra is None else own + self._extra()

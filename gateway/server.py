@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+from collections.abc import Callable
 
 import structlog
 from aiohttp import web
@@ -19,9 +20,12 @@ log = structlog.get_logger()
 SHUTDOWN_TIMEOUT_S = 10.0
 
 
-async def serve(config: Config, stop: asyncio.Event) -> None:
+async def serve(
+    config: Config, stop: asyncio.Event, *, extra_metrics: Callable[[], bytes] | None = None
+) -> None:
     """Serve ``config``'s gateway until ``stop`` is set."""
-    runner = web.AppRunner(create_app(config), access_log=None, shutdown_timeout=SHUTDOWN_TIMEOUT_S)
+    app = create_app(config, extra_metrics=extra_metrics)
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=SHUTDOWN_TIMEOUT_S)
     await runner.setup()
     try:
         site = web.TCPSite(runner, config.server.host, config.server.port, backlog=1024)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sys
 
 import orjson
@@ -11,6 +12,7 @@ from core.logs import configure_logging
 from gateway.server import serve as run_gateway
 from gateway.server import stop_on_signals
 from relay.errors import HandlerConfigError
+from relay.metrics import RelayMetrics
 from relay.worker import run_worker
 from storage import InvalidFieldError, InvalidStorageUrlError, open_storage
 from storage.urls import parse_storage_url
@@ -43,13 +45,24 @@ async def migrate(config: Config) -> int:
 
 
 async def dev(config: Config) -> int:
-    """The quickstart. The gateway and worker are not built yet: migrate and say so."""
+    """The quickstart: migrate, then gateway and worker in one process until a signal.
+
+    Both share one stop event; ``/metrics`` shows the relay's metrics too.
+    """
     await migrate(config)
-    print(
-        "hookgate dev: storage is ready. The gateway (`serve`) and the worker are not "
-        "part of this build yet, so nothing is listening.",
-        file=sys.stderr,
-    )
+    configure_logging()
+    hand_off_gil_quickly()
+    stop = stop_on_signals()
+    relay_metrics = RelayMetrics()
+    try:
+        await asyncio.gather(
+            run_gateway(config, stop, extra_metrics=relay_metrics.render),
+            run_worker(config, stop, metrics=relay_metrics),
+        )
+    except HandlerConfigError as e:
+        stop.set()
+        print(f"hookgate: the configuration has problems:\n  {e}", file=sys.stderr)
+        return 2
     return 0
 
 

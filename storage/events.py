@@ -11,7 +11,7 @@ from storage.database import Connection, Database, Row
 from storage.errors import NotFoundError
 from storage.fields import bounded, headers_json
 from storage.group_commit import GroupCommitter
-from storage.query import Where, fetch_page
+from storage.query import Where, add_time_range, fetch_page
 from storage.records import Event, NewEvent, Page, StoredEvent
 
 _COLUMNS = "id, source, type, provider_event_id, received_at, headers, dispatched_at"
@@ -123,13 +123,19 @@ class Events:
             Where()
             .add("source = {}", source)
             .add("type = {}", event_type)
-            .add("received_at >= {}", since)
-            .add("received_at < {}", until)
             .add(
                 "id IN (SELECT d.event_id FROM deliveries d JOIN subscriptions s "
                 "ON s.id = d.subscription_id WHERE s.owner_id = {})",
                 owner_id,
             )
+        )
+        add_time_range(
+            where,
+            id_column="id",
+            time_column="received_at",
+            prefix="evt",
+            since=since,
+            until=until,
         )
         return await fetch_page(
             self._db,

@@ -107,6 +107,14 @@ CREATE TABLE attempts (
 CREATE INDEX attempts_delivery ON attempts (delivery_id, number);
 """,
     ),
+    (
+        2,
+        # The API's delivery list filtered on a subscription and a status (its failures,
+        # say): one index range, newest first, however rare the status is there.
+        """
+CREATE INDEX deliveries_subscription_status ON deliveries (subscription_id, status, id);
+""",
+    ),
 )
 LATEST = MIGRATIONS[-1][0]
 

@@ -7,6 +7,8 @@ secret until its ``expires_at`` so deliveries carry both signatures meanwhile.
 from __future__ import annotations
 
 import time
+from collections.abc import Collection
+from dataclasses import dataclass
 
 import orjson
 
@@ -24,8 +26,29 @@ _COLUMNS = (
 )
 
 
+@dataclass(frozen=True, slots=True)
+class Health:
+    """How a subscription's endpoint has been answering (the relay's breaker reads it).
+
+    ``failing_since`` is when the current run of failures began; ``breaker_open_until``
+    holds deliveries back until then (a half-open probe moves it forward).
+    """
+
+    consecutive_failures: int = 0
+    failing_since: int | None = None
+    breaker_open_until: int | None = None
+
+
 def _now() -> int:
     return time.time_ns() // 1000
+
+
+def _health(row: Row) -> Health:
+    return Health(
+        consecutive_failures=row["consecutive_failures"],
+        failing_since=row["failing_since"],
+        breaker_open_until=row["breaker_open_until"],
+    )
 
 
 def _subscription(row: Row) -> Subscription:
@@ -188,3 +211,99 @@ class Subscriptions:
             "ORDER BY id"
         )
         return [_subscription(row) for row in rows]
+
+    async def enabled_with_health(self) -> list[tuple[Subscription, Health]]:
+        """``enabled()`` with each one's health, in one query (the relay's per-job read)."""
+        rows = await self._db.fetch(
+            f"SELECT {_COLUMNS}, consecutive_failures, failing_since, breaker_open_until "
+            "FROM subscriptions WHERE enabled = TRUE AND deleted_at IS NULL ORDER BY id"
+        )
+        return [(_subscription(row), _health(row)) for row in rows]
+
+    async def health(self, sub_ids: Collection[str]) -> dict[str, Health]:
+        """The health of each of ``sub_ids`` that exists."""
+        if not sub_ids:
+            return {}
+        where = Where()
+        placeholders = ", ".join(where.param(sub_id) for sub_id in sub_ids)
+        rows = await self._db.fetch(
+            "SELECT id, consecutive_failures, failing_since, breaker_open_until "
+            f"FROM subscriptions WHERE id IN ({placeholders})",
+            *where.args,
+        )
+        return {row["id"]: _health(row) for row in rows}
+
+    async def note_successes(self, sub_ids: Collection[str]) -> int:
+        """Their endpoints answered: clear failure counts and breakers; how many changed."""
+        if not sub_ids:
+            return 0
+        where = Where()
+        placeholders = ", ".join(where.param(sub_id) for sub_id in sub_ids)
+        return await self._db.execute(
+            "UPDATE subscriptions SET consecutive_failures = 0, failing_since = NULL, "
+            f"breaker_open_until = NULL WHERE id IN ({placeholders}) "
+            "AND (consecutive_failures > 0 OR failing_since IS NOT NULL "
+            "OR breaker_open_until IS NOT NULL)",
+            *where.args,
+        )
+
+    async def note_failure(self, sub_id: str, now: int | None = None) -> Health:
+        """Count one more consecutive failure; the health after it."""
+        at = _now() if now is None else now
+        async with self._db.transaction() as tx:
+            row = await tx.fetchrow(
+                "UPDATE subscriptions SET consecutive_failures = consecutive_failures + 1, "
+                "failing_since = COALESCE(failing_since, $1) WHERE id = $2 "
+                "RETURNING consecutive_failures, failing_since, breaker_open_until",
+                at,
+                sub_id,
+            )
+        if row is None:
+            raise NotFoundError(f"no subscription {sub_id}")
+        return _health(row)
+
+    async def open_breaker(self, sub_id: str, until: int) -> None:
+        """Hold the subscription's deliveries back until ``until``."""
+        await self._db.execute(
+            "UPDATE subscriptions SET breaker_open_until = $1 WHERE id = $2", until, sub_id
+        )
+
+    async def claim_probe(self, sub_id: str, until: int, now: int | None = None) -> bool:
+        """Whether the caller may send the half-open probe: true for exactly one caller
+        once the breaker's cooldown is over; the breaker then stays open until ``until``
+        for everyone else."""
+        return bool(
+            await self._db.execute(
+                "UPDATE subscriptions SET breaker_open_until = $1 "
+                "WHERE id = $2 AND breaker_open_until IS NOT NULL AND breaker_open_until <= $3",
+                until,
+                sub_id,
+                _now() if now is None else now,
+            )
+        )
+
+    async def disable(self, sub_id: str, reason: str, now: int | None = None) -> bool:
+        """Disable an enabled subscription with ``reason`` and cancel its pending deliveries.
+
+        Its health is reset, so re-enabling it starts afresh. True only for the call that
+        disabled it (the relay announces it once).
+        """
+        at = _now() if now is None else now
+        async with self._db.transaction() as tx:
+            changed = await tx.execute(
+                "UPDATE subscriptions SET enabled = FALSE, disabled_reason = $1, "
+                "consecutive_failures = 0, failing_since = NULL, breaker_open_until = NULL, "
+                "updated_at = $2 WHERE id = $3 AND enabled = TRUE AND deleted_at IS NULL",
+                bounded("description", reason),
+                at,
+                sub_id,
+            )
+            if changed:
+                await tx.execute(
+                    "UPDATE deliveries SET status = 'cancelled', next_attempt_at = NULL, "
+                    "lease_until = NULL, updated_at = $1 "
+                    "WHERE subscription_id = $2 AND status = 'pending'",
+                    at,
+                    sub_id,
+                )
+        return bool(changed)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.ids import has_prefix, new_id
+from core.ids import first_id, has_prefix, new_id
 
 
 def test_ids_sort_by_time_and_carry_prefix() -> None:
@@ -27,3 +27,16 @@ def test_unknown_prefix_is_refused() -> None:
     """Only the documented prefixes exist."""
     with pytest.raises(ValueError, match="prefix"):
         new_id("xyz")
+
+
+def test_first_id_is_the_smallest_id_of_its_millisecond() -> None:
+    """Every id made at a millisecond sorts at or after ``first_id`` and before the next
+    millisecond's; out-of-range times are clamped."""
+    ids = [new_id("dlv", now_ms=1_700_000_000_000) for _ in range(1_000)]
+
+    floor, ceiling = first_id("dlv", 1_700_000_000_000), first_id("dlv", 1_700_000_000_001)
+
+    assert all(floor <= i < ceiling for i in ids)
+    assert has_prefix(floor, "dlv")
+    assert first_id("dlv", 0) == first_id("dlv", -5)
+    assert first_id("dlv", 1 << 60) > new_id("dlv")

@@ -26,7 +26,8 @@ async def test_wrong_or_revoked_key_does_not_authenticate(storage: Storage) -> N
     """An unknown key and a revoked key both give no user; other keys keep working."""
     user, first = await storage.users.create("Bo", "bo@example.com", "member")
     second = await storage.users.create_key(user.id)
-    first_id = (await storage.users.keys(user.id))[-1].id
+    # Keys made in the same millisecond sort at random: find the first one by its prefix.
+    first_id = next(k.id for k in await storage.users.keys(user.id) if first.startswith(k.prefix))
 
     await storage.users.revoke_key(user.id, first_id)
 

@@ -1,0 +1,51 @@
+"""Per-API-key rate limiting: a token bucket (``gateway.ratelimit``) per key.
+
+Buckets are keyed by the key's hash (the key itself is not kept in memory) and only
+authenticated keys get one; past ``max_keys`` the least recently used are forgotten,
+so memory stays bounded whatever the callers do.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from gateway.ratelimit import TokenBucket
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """``per_s`` requests a second on average per key, in bursts of up to ``burst``."""
+
+    per_s: float = 50.0
+    burst: int = 100
+
+
+class KeyLimiter:
+    """A token bucket per API key."""
+
+    def __init__(
+        self,
+        limit: RateLimit,
+        *,
+        max_keys: int = 10_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._limit = limit
+        self._max_keys = max_keys
+        self._clock = clock
+        self._buckets: OrderedDict[bytes, TokenBucket] = OrderedDict()
+
+    def take(self, key: bytes) -> float:
+        """0 if ``key`` may make a request now, else the seconds until it may."""
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            bucket = TokenBucket(self._limit.per_s, self._limit.burst, self._clock)
+            self._buckets[key] = bucket
+            if len(self._buckets) > self._max_keys:
+                self._buckets.popitem(last=False)
+        else:
+            self._buckets.move_to_end(key)
+        return bucket.take()

@@ -1,0 +1,32 @@
+"""Which subscription targets the API accepts (checked at registration).
+
+The URL must pass the relay's SSRF rule (``relay.ssrf.check_url``, the one place that
+rule lives), with ``security.allowed_target_networks``; host names are checked again
+by the relay after DNS resolution at every attempt. Each named source must be
+configured, so a typo does not silently subscribe to nothing.
+"""
+
+from __future__ import annotations
+
+from core.config import Config
+from gateway.api.inputs import field_problem, invalid
+from relay.errors import SsrfBlockedError
+from relay.ssrf import check_url
+from storage.records import SubscriptionFields
+
+
+def check_fields(fields: SubscriptionFields, config: Config) -> SubscriptionFields:
+    """``fields`` if the relay may deliver to them; else a 422 naming each bad field."""
+    problems = []
+    try:
+        check_url(fields.url, config.security.allowed_target_networks)
+    except SsrfBlockedError as e:
+        problems.append(field_problem("body", "url", f"refused: {e}"))
+    known = {source.name for source in config.sources}
+    for index, source in enumerate(fields.sources):
+        if source not in known:
+            message = f"no source named {source!r} is configured"
+            problems.append(field_problem("body", f"sources[{index}]", message))
+    if problems:
+        raise invalid(problems)
+    return fields

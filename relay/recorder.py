@@ -1,0 +1,51 @@
+"""Writing attempts down: concurrent attempts share one transaction (group commit).
+
+Every attempt ends with a ``record``; under load hundreds finish per second, and a
+commit each would make the relay as slow as the disk's fsync. ``Recorder`` batches
+whatever is waiting while the previous batch commits (``storage.group_commit``), so
+an idle worker commits at once and a busy one in large batches. Each caller is
+released only once its attempt is durable. A success may also clear its
+subscription's failure count, once per batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from storage.deliveries import Deliveries, Outcome
+from storage.group_commit import GroupCommitter
+from storage.records import Delivery
+from storage.subscriptions import Subscriptions
+
+Item = tuple[str, Outcome, str | None]
+
+
+class Recorder:
+    """Records outcomes in batches."""
+
+    def __init__(
+        self, deliveries: Deliveries, subscriptions: Subscriptions, max_batch: int = 256
+    ) -> None:
+        self._deliveries = deliveries
+        self._subscriptions = subscriptions
+        self._committer: GroupCommitter[Item, Delivery | None] = GroupCommitter(
+            self._commit, max_batch
+        )
+
+    async def record(
+        self, delivery_id: str, outcome: Outcome, healthy: str | None = None
+    ) -> Delivery | None:
+        """Store ``outcome``, and clear subscription ``healthy``'s failure count; the
+        delivery after it (None if it no longer exists)."""
+        return await self._committer.submit((delivery_id, outcome, healthy))
+
+    async def _commit(self, items: Sequence[Item]) -> list[Delivery | None]:
+        recorded = await self._deliveries.record_many([(d, outcome) for d, outcome, _ in items])
+        healthy = {sub for _, _, sub in items if sub is not None}
+        if healthy:
+            await self._subscriptions.note_successes(sorted(healthy))
+        return recorded
+
+    async def close(self) -> None:
+        """Let the batch in flight finish."""
+        await self._committer.close()
