@@ -5,6 +5,7 @@ WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY hookgate ./hookgate
 COPY core ./core
+COPY gateway ./gateway
 COPY verifiers ./verifiers
 COPY storage ./storage
 COPY relay ./relay

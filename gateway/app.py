@@ -19,15 +19,19 @@ from gateway.ops import healthz, metrics, readyz
 from gateway.problems import problem_middleware
 from gateway.requestlog import request_log_middleware
 from gateway.sources import build_sources
-from storage import open_storage
+from storage import Storage, open_storage
 
 
 def create_app(
-    config: Config, *, extra_metrics: Callable[[], bytes] | None = None
+    config: Config,
+    *,
+    extra_metrics: Callable[[], bytes] | None = None,
+    storage: Storage | None = None,
 ) -> web.Application:
     """The gateway app for ``config``; no I/O until it starts (pools open in cleanup_ctx).
 
-    ``extra_metrics`` adds another exposition to ``/metrics`` (the relay's, in ``dev``).
+    In ``dev`` the relay runs beside it: ``extra_metrics`` adds its exposition to
+    ``/metrics`` and ``storage`` is shared (one SQLite writer, not two contending).
     """
     app = web.Application(
         client_max_size=config.server.max_body_bytes,
@@ -36,7 +40,11 @@ def create_app(
     app[keys.CONFIG] = config
     app[keys.METRICS] = GatewayMetrics(extra_metrics)
     app[keys.SOURCES] = build_sources(config.sources)
-    app.cleanup_ctx.extend([storage_ctx, queue_ctx, fetcher_ctx])
+    if storage is None:
+        app.cleanup_ctx.append(storage_ctx)
+    else:
+        app[keys.STORAGE] = storage
+    app.cleanup_ctx.extend([queue_ctx, fetcher_ctx])
     app.router.add_post("/ingest/{source}", ingest)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)

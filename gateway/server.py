@@ -7,7 +7,6 @@ On a signal the listener closes (no new connections), in-flight requests finish
 from __future__ import annotations
 
 import asyncio
-import signal
 from collections.abc import Callable
 
 import structlog
@@ -15,16 +14,21 @@ from aiohttp import web
 
 from core.config import Config
 from gateway.app import create_app
+from storage import Storage
 
 log = structlog.get_logger()
 SHUTDOWN_TIMEOUT_S = 10.0
 
 
 async def serve(
-    config: Config, stop: asyncio.Event, *, extra_metrics: Callable[[], bytes] | None = None
+    config: Config,
+    stop: asyncio.Event,
+    *,
+    extra_metrics: Callable[[], bytes] | None = None,
+    storage: Storage | None = None,
 ) -> None:
-    """Serve ``config``'s gateway until ``stop`` is set."""
-    app = create_app(config, extra_metrics=extra_metrics)
+    """Serve ``config``'s gateway until ``stop`` is set (see ``create_app`` for the options)."""
+    app = create_app(config, extra_metrics=extra_metrics, storage=storage)
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=SHUTDOWN_TIMEOUT_S)
     await runner.setup()
     try:
@@ -35,12 +39,3 @@ async def serve(
         log.info("gateway_stopping")
     finally:
         await runner.cleanup()
-
-
-def stop_on_signals() -> asyncio.Event:
-    """An event set by SIGTERM or SIGINT (call inside the running loop)."""
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
-    return stop

@@ -9,8 +9,8 @@ import orjson
 
 from core.config import Config
 from core.logs import configure_logging
+from core.signals import stop_on_signals
 from gateway.server import serve as run_gateway
-from gateway.server import stop_on_signals
 from relay.errors import HandlerConfigError
 from relay.metrics import RelayMetrics
 from relay.worker import run_worker
@@ -55,10 +55,12 @@ async def dev(config: Config) -> int:
     stop = stop_on_signals()
     relay_metrics = RelayMetrics()
     try:
-        await asyncio.gather(
-            run_gateway(config, stop, extra_metrics=relay_metrics.render),
-            run_worker(config, stop, metrics=relay_metrics),
-        )
+        async with open_storage(config.storage_url, config.security.secret_key) as storage:
+            await storage.check_schema()
+            await asyncio.gather(
+                run_gateway(config, stop, extra_metrics=relay_metrics.render, storage=storage),
+                run_worker(config, stop, metrics=relay_metrics, storage=storage),
+            )
     except HandlerConfigError as e:
         stop.set()
         print(f"hookgate: the configuration has problems:\n  {e}", file=sys.stderr)

@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
 import socket
 
 import structlog
@@ -59,6 +58,7 @@ from core.queue import (
     deserialize,
     serialize,
 )
+from core.signals import stop_on_signals
 from relay.jobs import RELAY, deliver, dispatch_events
 from relay.metrics import RelayMetrics
 from relay.runtime import Relay, open_relay
@@ -188,12 +188,3 @@ async def _sleep_unless(stop: asyncio.Event, seconds: float) -> None:
             await stop.wait()
     except TimeoutError:
         return
-
-
-def stop_on_signals() -> asyncio.Event:
-    """An event set by SIGTERM or SIGINT (call inside the running loop)."""
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
-    return stop
