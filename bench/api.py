@@ -26,8 +26,6 @@ import argparse
 import asyncio
 import os
 import random
-import re
-import secrets
 import subprocess
 import sys
 import tempfile
@@ -35,7 +33,7 @@ import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import unquote, urlencode, urlsplit, urlunsplit
+from urllib.parse import unquote, urlencode, urlsplit
 
 import aiohttp
 import asyncpg
@@ -43,7 +41,8 @@ import orjson
 import yaml
 from aiohttp import web
 
-from bench.ingest import free_port, start, stop, wait_until_listening
+from bench.ingest import start, stop, wait_until_listening
+from bench.support import free_port, parse_wrk, temporary_database
 from core.ids import new_id
 from storage import Storage, open_storage
 from storage.database import POSTGRESQL
@@ -66,26 +65,6 @@ PAGE = 50
 def rfc3339(micros: int) -> str:
     """``micros`` as RFC 3339 UTC."""
     return datetime.fromtimestamp(micros / 1_000_000, UTC).isoformat().replace("+00:00", "Z")
-
-
-async def create_database(admin_url: str) -> tuple[str, str]:
-    """A fresh database: (its URL, its name)."""
-    name = f"hookgate_bench_api_{secrets.token_hex(4)}"
-    conn = await asyncpg.connect(admin_url)
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    return urlunsplit(urlsplit(admin_url)._replace(path=f"/{name}")), name
-
-
-async def drop_database(admin_url: str, name: str) -> None:
-    """Remove the run's database."""
-    conn = await asyncpg.connect(admin_url)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
 
 
 class Fixture:
@@ -380,12 +359,9 @@ async def main(args: argparse.Namespace) -> None:
     admin_url = os.environ.get(
         "HOOKGATE_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
     )
-    url, name = await create_database(admin_url)
-    try:
+    async with temporary_database(admin_url, "hookgate_bench_api") as url:
         with tempfile.TemporaryDirectory() as tmp:
             await run(url, Path(tmp), args)
-    finally:
-        await drop_database(admin_url, name)
 
 
 async def run(url: str, folder: Path, args: argparse.Namespace) -> None:
@@ -505,30 +481,6 @@ def report(
             f"{name:<28}{r['rps']:>9,.0f}{r['rps'] / baseline['rps']:>9.2f}"
             f"{r['p50']:>8.2f}{r['p99']:>8.2f}{r['non_2xx']:>9,.0f}"
         )
-
-
-def parse_wrk(output: str) -> dict[str, float]:
-    """Requests/s, p50 and p99 in ms, and non-2xx answers from wrk's report."""
-    return {
-        "rps": float(_find(r"Requests/sec:\s+([\d.]+)", output)),
-        "p50": _millis(_find(r"50%\s+([\d.]+\w+)", output)),
-        "p99": _millis(_find(r"99%\s+([\d.]+\w+)", output)),
-        "non_2xx": float(m.group(1))
-        if (m := re.search(r"Non-2xx or 3xx responses: (\d+)", output))
-        else 0.0,
-    }
-
-
-def _find(pattern: str, text: str) -> str:
-    match = re.search(pattern, text)
-    if match is None:
-        raise RuntimeError(f"wrk said: {text}")
-    return match.group(1)
-
-
-def _millis(text: str) -> float:
-    value, unit = re.fullmatch(r"([\d.]+)(\w+)", text).groups()  # type: ignore[union-attr]
-    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
 if __name__ == "__main__":

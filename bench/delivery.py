@@ -30,7 +30,6 @@ import contextlib
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -43,7 +42,7 @@ import aiohttp
 from aiohttp import web
 from arq.worker import Worker, func
 
-from bench.storage import drop_database, postgres_database
+from bench.support import free_port, temporary_database
 from core.config import load_config
 from core.logs import configure_logging
 from core.queue import (
@@ -106,14 +105,6 @@ async def serve(receiver: Receiver) -> AsyncIterator[str]:
         yield f"http://127.0.0.1:{port}/hook"
     finally:
         await runner.cleanup()
-
-
-def free_port() -> int:
-    """A free TCP port on 127.0.0.1."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @contextlib.contextmanager
@@ -385,15 +376,12 @@ async def main(args: argparse.Namespace) -> None:
             plain = await plain_client_rate(url, args.events or 5000)
             print(f"| plain aiohttp client, {CONCURRENCY} in flight | {plain:,.0f}/s | |")
             urls = {"sqlite": f"sqlite:///{Path(folder) / 'bench.db'}"}
-            pg_url, pg_name = await postgres_database(admin_url)
-            urls["postgresql"] = pg_url
-            try:
+            async with temporary_database(admin_url) as pg_url:
+                urls["postgresql"] = pg_url
                 for name, storage_url in urls.items():
                     if args.backend in (name, "both"):
                         async with backend(name, storage_url, receiver, url, redis_url) as bench:
                             await backend_rows(bench, args)
-            finally:
-                await drop_database(admin_url, pg_name)
 
 
 if __name__ == "__main__":

@@ -15,35 +15,25 @@ import asyncio
 import base64
 import hmac
 import os
-import re
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
-import asyncpg
 import orjson
 import yaml
 
+from bench.support import free_port, parse_wrk, temporary_database
 from storage import open_storage
 
 SECRET_KEY = "bench-secret-key-0123456789abcdef0123"
 SIGNING_SECRET = "whsec_" + base64.b64encode(b"bench-signing-key-0123456789abcd").decode()
 REDIS_URL = "redis://127.0.0.1:6379/12"
 LUA = Path(__file__).with_name("ingest.lua")
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def body_1kb() -> bytes:
@@ -85,21 +75,7 @@ def run_wrk(
         str(body),
         "2",
     ]
-    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-    return {
-        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),  # type: ignore[union-attr]
-        "p50": _millis(re.search(r"50%\s+([\d.]+\w+)", output).group(1)),  # type: ignore[union-attr]
-        "p99": _millis(re.search(r"99%\s+([\d.]+\w+)", output).group(1)),  # type: ignore[union-attr]
-        "requests": float(re.search(r"(\d+) requests in", output).group(1)),  # type: ignore[union-attr]
-        "non_2xx": float(m.group(1))
-        if (m := re.search(r"Non-2xx or 3xx responses: (\d+)", output))
-        else 0.0,
-    }
-
-
-def _millis(text: str) -> float:
-    value, unit = re.fullmatch(r"([\d.]+)(\w+)", text).groups()  # type: ignore[union-attr]
-    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+    return parse_wrk(subprocess.run(command, capture_output=True, text=True, check=True).stdout)
 
 
 async def wait_until_listening(port: int, process: subprocess.Popen[bytes]) -> None:
@@ -172,11 +148,13 @@ async def main(args: argparse.Namespace) -> None:
     admin_url = os.environ.get(
         "HOOKGATE_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
     )
-    name = f"hookgate_bench_{secrets.token_hex(4)}"
-    conn = await asyncpg.connect(admin_url)
-    await conn.execute(f'CREATE DATABASE "{name}"')
-    await conn.close()
-    pg_url = urlunsplit(urlsplit(admin_url)._replace(path=f"/{name}"))
+    async with temporary_database(admin_url) as pg_url:
+        results = await run_all(pg_url, args)
+    report(results, args)
+
+
+async def run_all(pg_url: str, args: argparse.Namespace) -> dict[str, dict[str, float]]:
+    """The baseline, then hookgate on SQLite and on PostgreSQL."""
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         body_path, headers_path = folder / "body.json", folder / "headers.tsv"
@@ -192,15 +170,16 @@ async def main(args: argparse.Namespace) -> None:
         finally:
             stop(bare)
         results = {"bare aiohttp (202, no work)": baseline}
-        try:
-            results["hookgate, sqlite"] = await bench_hookgate(
-                f"sqlite:///{folder / 'bench.db'}", args, files, folder
-            )
-            results["hookgate, postgresql"] = await bench_hookgate(pg_url, args, files, folder)
-        finally:
-            conn = await asyncpg.connect(admin_url)
-            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            await conn.close()
+        results["hookgate, sqlite"] = await bench_hookgate(
+            f"sqlite:///{folder / 'bench.db'}", args, files, folder
+        )
+        results["hookgate, postgresql"] = await bench_hookgate(pg_url, args, files, folder)
+    return results
+
+
+def report(results: dict[str, dict[str, float]], args: argparse.Namespace) -> None:
+    """Print the table, each target beside the bare baseline."""
+    baseline = results["bare aiohttp (202, no work)"]
     print(f"wrk -t2 -c{args.connections} -d{args.seconds}s, ~1 KB signed bodies, distinct ids")
     columns = ("req/s", "vs bare", "p50 ms", "p99 ms", "non-2xx", "stored")
     print(f"{'target':<30}" + "".join(f"{name:>9}" for name in columns))

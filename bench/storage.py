@@ -17,10 +17,8 @@ import secrets
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-import asyncpg
-
+from bench.support import temporary_database
 from storage import open_storage
 from storage.records import NewEvent
 
@@ -58,42 +56,19 @@ async def run_writers(url: str, writers: int, seconds: float) -> tuple[int, floa
     return len(latencies), latencies[int(len(latencies) * 0.99)] * 1000
 
 
-async def postgres_database(admin_url: str) -> tuple[str, str]:
-    """A fresh database for the run: (its URL, its name)."""
-    name = f"hookgate_bench_{secrets.token_hex(4)}"
-    conn = await asyncpg.connect(admin_url)
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    return urlunsplit(urlsplit(admin_url)._replace(path=f"/{name}")), name
-
-
-async def drop_database(admin_url: str, name: str) -> None:
-    """Remove the run's database."""
-    conn = await asyncpg.connect(admin_url)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
-
-
 async def main(seconds: float) -> None:
     """Print a table of inserts/s per backend and writer count."""
     admin_url = os.environ.get(
         "HOOKGATE_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
     )
-    pg_url, pg_name = await postgres_database(admin_url)
-    with tempfile.TemporaryDirectory() as folder:
-        backends = {"sqlite": f"sqlite:///{Path(folder) / 'bench.db'}", "postgresql": pg_url}
-        print(f"{'backend':<12}{'writers':>8}{'inserts/s':>12}{'p99 ms':>10}")
-        try:
+    async with temporary_database(admin_url) as pg_url:
+        with tempfile.TemporaryDirectory() as folder:
+            backends = {"sqlite": f"sqlite:///{Path(folder) / 'bench.db'}", "postgresql": pg_url}
+            print(f"{'backend':<12}{'writers':>8}{'inserts/s':>12}{'p99 ms':>10}")
             for backend, url in backends.items():
                 for writers in (1, 16, 64):
                     count, p99 = await run_writers(url, writers, seconds)
                     print(f"{backend:<12}{writers:>8}{count / seconds:>12,.0f}{p99:>10.1f}")
-        finally:
-            await drop_database(admin_url, pg_name)
 
 
 if __name__ == "__main__":

@@ -137,6 +137,9 @@ class Attempts:
             self._release_later(delivery_id)
             raise
         except Exception:
+            # A bug in an attempt must not take the worker down. It is logged with its
+            # trace, and the delivery stays leased: when the lease ends the sweeper
+            # claims it again, so nothing is lost.
             log.exception("attempt_crashed", delivery_id=delivery_id)
         finally:
             _done(sent)

@@ -8,13 +8,13 @@ them again — at least once, never lost.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 import orjson
 
 from core.ids import new_id
+from storage.clock import now_us
 from storage.database import Connection, Database, Row
 from storage.errors import NotFoundError
 from storage.fields import bounded
@@ -33,10 +33,6 @@ _COLUMNS = (
     "last_status_code, created_at, updated_at"
 )
 RESPONSE_BODY_LIMIT = 4096
-
-
-def _now() -> int:
-    return time.time_ns() // 1000
 
 
 def _delivery(row: Row) -> Delivery:
@@ -110,7 +106,7 @@ class Deliveries:
         With ``lease_s`` the new deliveries are leased to the caller, which is about to
         attempt them, so the sweeper does not claim them meanwhile.
         """
-        now = _now()
+        now = now_us()
         async with self._db.transaction() as tx:
             claimed = await tx.execute(
                 "UPDATE events SET dispatched_at = $1 WHERE id = $2 AND dispatched_at IS NULL",
@@ -126,7 +122,7 @@ class Deliveries:
     ) -> list[Delivery]:
         """Fresh deliveries of an already dispatched event (a replay), due now."""
         async with self._db.transaction() as tx:
-            return await self._insert(tx, event_id, targets, _now(), lease_s)
+            return await self._insert(tx, event_id, targets, now_us(), lease_s)
 
     async def dispatch_many(
         self, plans: Sequence[tuple[str, Sequence[Target]]], *, lease_s: float | None = None
@@ -139,7 +135,7 @@ class Deliveries:
         targets = dict(plans)
         if not targets:
             return {}
-        now = _now()
+        now = now_us()
         where = Where()
         placeholders = _placeholders(where, targets)
         async with self._db.transaction() as tx:
@@ -274,7 +270,7 @@ class Deliveries:
         Two workers never get the same row: PostgreSQL skips rows another
         transaction has locked; SQLite has one writer at a time.
         """
-        at = _now() if now is None else now
+        at = now_us() if now is None else now
         rows = await self._claim(at, at + int(lease_s * 1_000_000), limit)
         return [_delivery(row) for row in rows]
 
@@ -302,7 +298,7 @@ class Deliveries:
                 outcome.status,
                 outcome.next_attempt_at,
                 outcome.response_status,
-                _now(),
+                now_us(),
                 delivery_id,
             )
             if row is None:
@@ -324,7 +320,7 @@ class Deliveries:
         one ``UPDATE … FROM`` over the batch and the attempts inserted by one
         ``executemany`` (a delivery twice in a batch is updated in a second round).
         """
-        now = _now()
+        now = now_us()
         updated: list[Delivery | None] = [None] * len(outcomes)
         attempts: list[tuple[object, ...]] = []
         async with self._db.transaction() as tx:
@@ -375,7 +371,7 @@ class Deliveries:
         """
         if not delivery_ids:
             return []
-        at = _now() if now is None else now
+        at = now_us() if now is None else now
         where = Where()
         placeholders = _placeholders(where, delivery_ids)
         async with self._db.transaction() as tx:
@@ -421,7 +417,7 @@ class Deliveries:
         # Only the parameters the assignments use: PostgreSQL rejects unused ones.
         sql_set = assignments.format(
             at=where.param(at) if "{at}" in assignments else "",
-            now=where.param(_now()) if "{now}" in assignments else "",
+            now=where.param(now_us()) if "{now}" in assignments else "",
         )
         return await self._db.execute(
             f"UPDATE deliveries SET {sql_set} WHERE id IN ({placeholders}) AND status = 'pending'",
@@ -431,7 +427,7 @@ class Deliveries:
     async def expedite(self, subscription_id: str, not_after: int, now: int | None = None) -> int:
         """Make due now the subscription's pending deliveries waiting until ``not_after``
         at the latest (those held back by its circuit breaker); how many."""
-        at = _now() if now is None else now
+        at = now_us() if now is None else now
         return await self._db.execute(
             "UPDATE deliveries SET next_attempt_at = $1, updated_at = $1 "
             "WHERE subscription_id = $2 AND status = 'pending' "
@@ -446,7 +442,7 @@ class Deliveries:
         row = await self._db.fetchrow(
             "SELECT COUNT(*) AS due FROM deliveries "
             "WHERE status = 'pending' AND next_attempt_at <= $1",
-            _now() if now is None else now,
+            now_us() if now is None else now,
         )
         return 0 if row is None else int(row["due"])
 
@@ -459,7 +455,7 @@ class Deliveries:
 
     async def retry(self, delivery_id: str) -> Delivery:
         """Make a finished or waiting delivery due now (an operator's retry)."""
-        now = _now()
+        now = now_us()
         changed = await self._db.execute(
             "UPDATE deliveries SET status = 'pending', next_attempt_at = $1, lease_until = NULL, "
             "updated_at = $1 WHERE id = $2",

@@ -7,8 +7,7 @@ safe to run from several processes at once.
 
 from __future__ import annotations
 
-import time
-
+from storage.clock import now_us
 from storage.database import Connection, Database, Dialect
 from storage.errors import SchemaNotReadyError
 
@@ -151,7 +150,7 @@ async def _apply(tx: Connection, version: int, sql: str, dialect: Dialect) -> No
     await tx.execute(
         "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)",
         version,
-        time.time_ns() // 1000,
+        now_us(),
     )
 
 

@@ -6,13 +6,13 @@ secret until its ``expires_at`` so deliveries carry both signatures meanwhile.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Collection
 from dataclasses import dataclass
 
 import orjson
 
 from core.ids import new_id
+from storage.clock import now_us
 from storage.crypto import SecretBox, new_signing_secret
 from storage.database import Connection, Database, Row
 from storage.errors import InvalidFieldError, NotFoundError
@@ -37,10 +37,6 @@ class Health:
     consecutive_failures: int = 0
     failing_since: int | None = None
     breaker_open_until: int | None = None
-
-
-def _now() -> int:
-    return time.time_ns() // 1000
 
 
 def _health(row: Row) -> Health:
@@ -94,7 +90,7 @@ class Subscriptions:
 
     async def create(self, owner_id: str, fields: SubscriptionFields) -> tuple[Subscription, str]:
         """A new subscription and its signing secret (the only time it is seen)."""
-        values, now, secret = _values(fields), _now(), new_signing_secret()
+        values, now, secret = _values(fields), now_us(), new_signing_secret()
         sub_id = new_id("sub")
         async with self._db.transaction() as tx:
             await tx.execute(
@@ -156,7 +152,7 @@ class Subscriptions:
             "disabled_reason = CASE WHEN $5 THEN NULL ELSE disabled_reason END "
             "WHERE id = $9 AND deleted_at IS NULL",
             *_values(fields),
-            _now(),
+            now_us(),
             sub_id,
         )
         return await self.get(sub_id)
@@ -164,7 +160,7 @@ class Subscriptions:
     async def delete(self, sub_id: str, owner_id: str | None = None) -> None:
         """Delete (keeping delivery history) and cancel its pending deliveries."""
         await self.get(sub_id, owner_id)
-        now = _now()
+        now = now_us()
         async with self._db.transaction() as tx:
             await tx.execute(
                 "UPDATE subscriptions SET deleted_at = $1, enabled = FALSE, updated_at = $1 "
@@ -182,7 +178,7 @@ class Subscriptions:
     async def rotate_secret(self, sub_id: str, grace_s: float, owner_id: str | None = None) -> str:
         """A new signing secret; the current ones stay valid for ``grace_s`` seconds."""
         await self.get(sub_id, owner_id)
-        now, secret = _now(), new_signing_secret()
+        now, secret = now_us(), new_signing_secret()
         async with self._db.transaction() as tx:
             await tx.execute(
                 "UPDATE subscription_secrets SET expires_at = $1 "
@@ -200,7 +196,7 @@ class Subscriptions:
             "WHERE subscription_id = $1 AND (expires_at IS NULL OR expires_at > $2) "
             "ORDER BY id DESC",
             sub_id,
-            _now() if now is None else now,
+            now_us() if now is None else now,
         )
         return tuple(self._box.open(bytes(row["sealed"])) for row in rows)
 
@@ -249,7 +245,7 @@ class Subscriptions:
 
     async def note_failure(self, sub_id: str, now: int | None = None) -> Health:
         """Count one more consecutive failure; the health after it."""
-        at = _now() if now is None else now
+        at = now_us() if now is None else now
         async with self._db.transaction() as tx:
             row = await tx.fetchrow(
                 "UPDATE subscriptions SET consecutive_failures = consecutive_failures + 1, "
@@ -278,7 +274,7 @@ class Subscriptions:
                 "WHERE id = $2 AND breaker_open_until IS NOT NULL AND breaker_open_until <= $3",
                 until,
                 sub_id,
-                _now() if now is None else now,
+                now_us() if now is None else now,
             )
         )
 
@@ -288,7 +284,7 @@ class Subscriptions:
         Its health is reset, so re-enabling it starts afresh. True only for the call that
         disabled it (the relay announces it once).
         """
-        at = _now() if now is None else now
+        at = now_us() if now is None else now
         async with self._db.transaction() as tx:
             changed = await tx.execute(
                 "UPDATE subscriptions SET enabled = FALSE, disabled_reason = $1, "

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import time
-
 from core.ids import new_id
+from storage.clock import now_us
 from storage.crypto import hash_api_key, new_api_key
 from storage.database import Connection, Database, Row
 from storage.errors import ConflictError, InvalidFieldError, NotFoundError
@@ -13,10 +12,6 @@ from storage.query import Where, fetch_page
 from storage.records import ROLES, ApiKey, Page, Role, User
 
 _COLUMNS = "id, name, email, role, created_at, updated_at"
-
-
-def _now() -> int:
-    return time.time_ns() // 1000
 
 
 def _user(row: Row) -> User:
@@ -49,7 +44,7 @@ class Users:
     async def create(self, name: str, email: str, role: str) -> tuple[User, str]:
         """A new user and its first API key (the only time the key is seen)."""
         name, email, checked_role = _checked(name, email, role)
-        now = _now()
+        now = now_us()
         user = User(new_id("usr"), name, email, checked_role, now, now)
         async with self._db.transaction() as tx:
             await self._insert(tx, user)
@@ -125,7 +120,7 @@ class Users:
                 name,
                 email,
                 checked_role,
-                _now(),
+                now_us(),
                 user_id,
             )
         except ConflictError as e:
@@ -144,7 +139,7 @@ class Users:
         async with self._db.transaction() as tx:
             if await tx.fetchrow("SELECT id FROM users WHERE id = $1", user_id) is None:
                 raise NotFoundError(f"no user {user_id}")
-            return await self._insert_key(tx, user_id, _now())
+            return await self._insert_key(tx, user_id, now_us())
 
     async def keys(self, user_id: str) -> list[ApiKey]:
         """The user's keys, newest first (prefixes only)."""
@@ -163,7 +158,7 @@ class Users:
         changed = await self._db.execute(
             "UPDATE api_keys SET revoked_at = $1 "
             "WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL",
-            _now(),
+            now_us(),
             key_id,
             user_id,
         )
