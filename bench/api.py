@@ -42,7 +42,7 @@ import yaml
 from aiohttp import web
 
 from bench.ingest import start, stop, wait_until_listening
-from bench.support import free_port, parse_wrk, temporary_database
+from bench.support import free_port, run_wrk, temporary_database
 from core.ids import new_id
 from storage import Storage, open_storage
 from storage.database import POSTGRESQL
@@ -438,31 +438,14 @@ def write_body(folder: Path, body: bytes) -> Path:
 
 
 def wrk(port: int, args: argparse.Namespace, keys: Path, paths: Path) -> dict[str, float]:
-    """One wrk run against ``port``: req/s, p50, p99, non-2xx."""
-    return run_wrk_paths(port, args.seconds, args.connections, keys, paths)
-
-
-def run_wrk_paths(
-    port: int, seconds: float, connections: int, keys: Path, paths: Path
-) -> dict[str, float]:
-    """wrk with ``bench/api.lua`` over ``paths`` and ``keys``."""
-    command = [
-        "wrk",
-        "-t2",
-        f"-c{connections}",
-        f"-d{int(seconds)}s",
-        "--latency",
-        "--timeout",
-        "10s",
-        "-s",
-        str(LUA),
+    """One wrk run of ``bench/api.lua`` over ``paths`` and ``keys`` against ``port``."""
+    return run_wrk(
+        LUA,
         f"http://127.0.0.1:{port}",
-        "--",
-        str(keys),
-        str(paths),
-    ]
-    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-    return parse_wrk(output)
+        connections=args.connections,
+        seconds=args.seconds,
+        script_args=(str(keys), str(paths)),
+    )
 
 
 def report(

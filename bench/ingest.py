@@ -27,7 +27,7 @@ import aiohttp
 import orjson
 import yaml
 
-from bench.support import free_port, parse_wrk, temporary_database
+from bench.support import free_port, run_wrk, temporary_database
 from storage import open_storage
 
 SECRET_KEY = "bench-secret-key-0123456789abcdef0123"
@@ -55,27 +55,17 @@ def write_signed_headers(path: Path, body: bytes, count: int) -> None:
             out.write(f"{msg_id}\t{timestamp}\tv1,{base64.b64encode(digest).decode()}\n")
 
 
-def run_wrk(
+def drive(
     port: int, seconds: float, connections: int, headers: Path, body: Path
 ) -> dict[str, float]:
     """Drive ``/ingest/sw`` on ``port``; requests/s, p50/p99 ms and non-2xx count."""
-    command = [
-        "wrk",
-        "-t2",
-        f"-c{connections}",
-        f"-d{int(seconds)}s",
-        "--latency",
-        "--timeout",
-        "10s",
-        "-s",
-        str(LUA),
+    return run_wrk(
+        LUA,
         f"http://127.0.0.1:{port}/ingest/sw",
-        "--",
-        str(headers),
-        str(body),
-        "2",
-    ]
-    return parse_wrk(subprocess.run(command, capture_output=True, text=True, check=True).stdout)
+        connections=connections,
+        seconds=seconds,
+        script_args=(str(headers), str(body), "2"),
+    )
 
 
 async def wait_until_listening(port: int, process: subprocess.Popen[bytes]) -> None:
@@ -134,7 +124,7 @@ async def bench_hookgate(
     )
     try:
         await wait_until_listening(port, process)
-        figures = run_wrk(port, args.seconds, args.connections, *files)
+        figures = drive(port, args.seconds, args.connections, *files)
     finally:
         stop(process)
     async with open_storage(storage_url, SECRET_KEY) as storage:
@@ -166,7 +156,7 @@ async def run_all(pg_url: str, args: argparse.Namespace) -> dict[str, dict[str, 
         bare = start([sys.executable, "-m", "bench.bare_server", str(port)])
         try:
             await asyncio.sleep(1.0)
-            baseline = run_wrk(port, args.seconds, args.connections, *files)
+            baseline = drive(port, args.seconds, args.connections, *files)
         finally:
             stop(bare)
         results = {"bare aiohttp (202, no work)": baseline}

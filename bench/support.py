@@ -5,8 +5,10 @@ from __future__ import annotations
 import re
 import secrets
 import socket
+import subprocess
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
@@ -36,6 +38,27 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def run_wrk(
+    script: Path, url: str, *, connections: int, seconds: float, script_args: tuple[str, ...]
+) -> dict[str, float]:
+    """One wrk run (2 threads) of ``script`` against ``url``; its figures (see ``parse_wrk``)."""
+    command = [
+        "wrk",
+        "-t2",
+        f"-c{connections}",
+        f"-d{int(seconds)}s",
+        "--latency",
+        "--timeout",
+        "10s",
+        "-s",
+        str(script),
+        url,
+        "--",
+        *script_args,
+    ]
+    return parse_wrk(subprocess.run(command, capture_output=True, text=True, check=True).stdout)
 
 
 def parse_wrk(output: str) -> dict[str, float]:
