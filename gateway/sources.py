@@ -6,10 +6,8 @@ from dataclasses import dataclass
 
 from core.config import SourceConfig
 from gateway.ratelimit import TokenBucket
+from policy.redaction import ALWAYS_SECRET
 from verifiers import NeedsFetch, Preset, Verifier, build_verifier, find_preset
-
-# Headers that carry the secret itself (not a signature over the body): never stored.
-SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "x-gitlab-token"})
 
 
 @dataclass(frozen=True)
@@ -35,19 +33,14 @@ def _runtime(config: SourceConfig) -> SourceRuntime:
         burst = config.rate_limit_burst or max(1, int(config.rate_limit_per_s))
         limiter = TokenBucket(config.rate_limit_per_s, burst)
     verifier = build_verifier(config.verifier, config.secrets, config.tolerance_s, config.options)
+    preset = find_preset(config.verifier)
     return SourceRuntime(
         config=config,
-        preset=find_preset(config.verifier),
+        preset=preset,
         verifier=verifier,
         limiter=limiter,
-        secret_headers=_secret_headers(config),
+        # Headers that carry the secret itself (not a signature over the body): never stored.
+        secret_headers=ALWAYS_SECRET | preset.secret_headers(config.options),
         # Checked once: isinstance against a runtime Protocol costs microseconds a call.
         needs_fetch=isinstance(verifier, NeedsFetch),
     )
-
-
-def _secret_headers(config: SourceConfig) -> frozenset[str]:
-    """The headers of this source's requests that must not be stored."""
-    if config.verifier != "api-key":
-        return SECRET_HEADERS
-    return SECRET_HEADERS | {str(config.options.get("header", "X-Api-Key")).lower()}

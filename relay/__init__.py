@@ -6,6 +6,7 @@ re-drives whatever storage says is undispatched, due or abandoned, so a lost job
 killed worker or a flushed Redis costs latency, never a delivery.
 
 Public surface: ``relay.worker.run_worker`` (``hookgate worker``),
-``relay.metrics.RelayMetrics`` (Prometheus text), ``relay.ssrf.check_url`` (the
-registration-time URL check), and the errors in ``relay.errors``.
+``relay.metrics.RelayMetrics`` (Prometheus text), and the errors in ``relay.errors``.
+The rules it enforces (SSRF, matching, redaction) live in ``policy``, which the
+gateway uses too.
 """

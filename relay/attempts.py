@@ -17,36 +17,29 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import structlog
 
+from core.clock import SECOND_US, Clock, now_us
 from core.config import DeliveryConfig
+from policy.matching import handler_name
 from relay import backoff
 from relay.breaker import CLOSED, Breakers, Gate
 from relay.handlers import Handler
 from relay.http import Sender
 from relay.limits import Busy, Limits
-from relay.matching import handler_name
 from relay.metrics import RelayMetrics
 from relay.operational import Announcer
 from relay.outbound import build_request
 from relay.recorder import Recorder
-from relay.results import AttemptResult, ErrorKind, detail_of
 from relay.tasks import finish_or_cancel
 from storage import Storage
-from storage.deliveries import Outcome
-from storage.records import Delivery, Event, Subscription
+from storage.records import Delivery, ErrorKind, Event, Outcome, Subscription, error_detail
 from verifiers.signer import StandardWebhooksSigner
 
 log = structlog.get_logger()
-SECOND = 1_000_000
-
-
-def now_us() -> int:
-    """The current time in unix microseconds."""
-    return time.time_ns() // 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +68,7 @@ class Attempts:
         announcer: Announcer,
         metrics: RelayMetrics,
         config: DeliveryConfig,
-        clock: Callable[[], int] = now_us,
+        clock: Clock = now_us,
     ) -> None:
         self._storage = storage
         self._sender = sender
@@ -165,7 +158,7 @@ class Attempts:
             None if subscription is None else subscription.fields.rate_limit_per_s,
         )
         if isinstance(admission, Busy):
-            await self._postpone(delivery, self._clock() + int(admission.retry_in_s * SECOND))
+            await self._postpone(delivery, self._clock() + int(admission.retry_in_s * SECOND_US))
             return
         try:
             if self.closing():  # the worker began to stop while this attempt waited
@@ -184,7 +177,7 @@ class Attempts:
         _done(sent)
         await self._conclude(work, gate, result)
 
-    async def _send(self, work: Work) -> AttemptResult:
+    async def _send(self, work: Work) -> Outcome:
         attempt = work.delivery.attempt_count + 1
         if work.subscription is None or work.signer is None:
             return await self._call(work)
@@ -195,16 +188,16 @@ class Attempts:
             delivery=work.delivery,
             attempt=attempt,
             signer=work.signer,
-            timestamp=int(time.time()),
+            timestamp=self._clock() // SECOND_US,
         )
-        result = await self._sender.send(request)
-        self._metrics.attempt_seconds.labels("http").observe(result.duration_ms / 1000)
-        return result
+        outcome = await self._sender.send(request)
+        self._metrics.attempt_seconds.labels("http").observe(outcome.duration_ms / 1000)
+        return outcome
 
-    async def _call(self, work: Work) -> AttemptResult:
+    async def _call(self, work: Work) -> Outcome:
         name = handler_name(work.delivery.target) or ""
         handler = self._handlers[name]
-        started_at, clock = now_us(), time.perf_counter()
+        started_at, clock = self._clock(), time.perf_counter()
         headers = {
             "hookgate-handler": name,
             "hookgate-attempt": str(work.delivery.attempt_count + 1),
@@ -220,58 +213,48 @@ class Attempts:
         duration_ms = (time.perf_counter() - clock) * 1000
         self._metrics.attempt_seconds.labels("handler").observe(duration_ms / 1000)
         if error is None:
-            return AttemptResult(started_at, duration_ms, headers)
+            return Outcome(started_at, duration_ms, headers)
         kind: ErrorKind = "timeout" if isinstance(error, TimeoutError) else "handler_exception"
-        return AttemptResult(started_at, duration_ms, headers, error=kind, detail=detail_of(error))
+        return Outcome(
+            started_at, duration_ms, headers, error=kind, error_detail=error_detail(error)
+        )
 
-    async def _conclude(self, work: Work, gate: Gate, result: AttemptResult) -> None:
+    async def _conclude(self, work: Work, gate: Gate, sent: Outcome) -> None:
         delivery, subscription = work.delivery, work.subscription
         now = self._clock()
-        verdict = backoff.verdict(result, delivery.attempt_count + 1, self._config, now)
-        outcome = Outcome(
-            started_at=result.started_at,
-            duration_ms=result.duration_ms,
-            request_headers=dict(result.request_headers),
-            response_status=result.status,
-            response_headers=None if result.headers is None else dict(result.headers),
-            response_body=result.body,
-            error=result.error,
-            error_detail=result.detail,
-            status=verdict.status,
-            next_attempt_at=verdict.next_attempt_at,
-        )
+        outcome = backoff.judge(sent, delivery.attempt_count + 1, self._config, now)
         subscription_id = None if subscription is None else subscription.id
         # A success clears the subscription's failure count with the record, but only
         # when there is one to clear: a no-op UPDATE still takes SQLite's write lock.
-        reset = subscription_id if result.succeeded and subscription_id else None
+        reset = subscription_id if outcome.succeeded and subscription_id else None
         if reset is not None and self._breakers.healthy(reset):
             reset = None
         recorded = await self._recorder.record(delivery.id, outcome, reset)
-        self._count(verdict.status, result)
+        self._count(outcome)
         log.info(
             "delivery_attempted",
             delivery_id=delivery.id,
             event_id=work.event.id,
             subscription_id=subscription_id,
             attempt=delivery.attempt_count + 1,
-            status=result.status,
-            error=result.error,
-            outcome=verdict.status,
-            duration_ms=round(result.duration_ms, 2),
+            status=outcome.response_status,
+            error=outcome.error,
+            outcome=outcome.status,
+            duration_ms=round(outcome.duration_ms, 2),
         )
         if subscription is not None:
-            await self._judge_endpoint(subscription, gate, result, now)
+            await self._judge_endpoint(subscription, gate, outcome, now)
         if recorded is not None and recorded.status == "failed":
-            await self._announcer.delivery_failed(recorded, work.event, result, now)
+            await self._announcer.delivery_failed(recorded, work.event, outcome, now)
 
     async def _judge_endpoint(
-        self, subscription: Subscription, gate: Gate, result: AttemptResult, now: int
+        self, subscription: Subscription, gate: Gate, outcome: Outcome, now: int
     ) -> None:
-        if result.succeeded:
+        if outcome.succeeded:
             await self._breakers.succeeded(subscription.id, gate, now)
-        elif result.status == backoff.GONE:
+        elif outcome.response_status == backoff.GONE:
             await self._disable(subscription, "the endpoint answered 410 Gone", now)
-        elif result.error != "ssrf_blocked" and await self._breakers.failed(subscription.id, now):
+        elif outcome.error != "ssrf_blocked" and await self._breakers.failed(subscription.id, now):
             days = self._config.disable_after_s / 86_400
             await self._disable(
                 subscription, f"the endpoint failed without a success for {days:g} days", now
@@ -286,11 +269,11 @@ class Attempts:
         await self._storage.deliveries.postpone([delivery.id], until)
         self._metrics.deliveries.labels("postponed").inc()
 
-    def _count(self, status: str, result: AttemptResult) -> None:
-        outcome = "retrying" if status == "pending" else status
-        self._metrics.deliveries.labels(outcome).inc()
-        if result.error is not None:
-            self._metrics.errors.labels(result.error).inc()
+    def _count(self, outcome: Outcome) -> None:
+        label = "retrying" if outcome.status == "pending" else str(outcome.status)
+        self._metrics.deliveries.labels(label).inc()
+        if outcome.error is not None:
+            self._metrics.errors.labels(outcome.error).inc()
 
     async def drain(self, grace_s: float) -> None:
         """Start nothing new; let attempts in flight finish within ``grace_s``, then

@@ -21,25 +21,16 @@ from __future__ import annotations
 
 import random as _random
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import replace
 from datetime import UTC
 from email.utils import parsedate_to_datetime
 
 from core.config import BackoffConfig, DeliveryConfig
-from relay.results import AttemptResult
-from storage.records import DeliveryStatus
+from storage.records import Outcome
 
 Random = Callable[[], float]
 RETRY_AFTER_STATUSES = frozenset({429, 503})
 GONE = 410
-
-
-@dataclass(frozen=True, slots=True)
-class Verdict:
-    """What an attempt means for its delivery: the new status and, if pending, when next."""
-
-    status: DeliveryStatus
-    next_attempt_at: int | None
 
 
 def retry_delay_s(retry: int, policy: BackoffConfig, random: Random = _random.random) -> float:
@@ -65,24 +56,29 @@ def retry_after_s(value: str | None, now_s: float) -> float | None:
     return max(0.0, when.timestamp() - now_s)
 
 
-def verdict(
-    result: AttemptResult,
+def judge(
+    outcome: Outcome,
     attempt: int,
     config: DeliveryConfig,
     now_us: int,
     random: Random = _random.random,
-) -> Verdict:
-    """What attempt number ``attempt`` (1-based) of a delivery means for it."""
-    if result.succeeded:
-        return Verdict("succeeded", None)
-    if result.error == "ssrf_blocked" or result.status == GONE or attempt > config.max_attempts:
-        return Verdict("failed", None)
+) -> Outcome:
+    """``outcome`` of attempt number ``attempt`` (1-based), completed with what it means
+    for its delivery: the new ``status`` and, if pending, ``next_attempt_at``."""
+    if outcome.succeeded:
+        return replace(outcome, status="succeeded", next_attempt_at=None)
+    if (
+        outcome.error == "ssrf_blocked"
+        or outcome.response_status == GONE
+        or attempt > config.max_attempts
+    ):
+        return replace(outcome, status="failed", next_attempt_at=None)
     delay = retry_delay_s(attempt, config.backoff, random)
-    if result.status in RETRY_AFTER_STATUSES:
-        asked = retry_after_s(_header(result.headers, "retry-after"), now_us / 1_000_000)
+    if outcome.response_status in RETRY_AFTER_STATUSES:
+        asked = retry_after_s(_header(outcome.response_headers, "retry-after"), now_us / 1_000_000)
         if asked is not None:
             delay = max(delay, min(asked, config.backoff.max_s))
-    return Verdict("pending", now_us + int(delay * 1_000_000))
+    return replace(outcome, status="pending", next_attempt_at=now_us + int(delay * 1_000_000))
 
 
 def schedule_span_s(config: DeliveryConfig) -> float:

@@ -21,16 +21,16 @@ from collections.abc import Collection, Mapping, Sequence
 
 import structlog
 
+from core.clock import now_us
 from core.config import HandlerConfig
-from relay.attempts import Attempts, Work, now_us
+from policy.matching import handler_name, targets_for
+from relay.attempts import Attempts, Work
 from relay.breaker import Breakers
-from relay.matching import handler_name, targets_for
 from relay.metrics import RelayMetrics
 from relay.signing import Signers
 from storage import NotFoundError, Storage
-from storage.deliveries import Target
 from storage.group_commit import GroupCommitter
-from storage.records import Delivery, Event, Subscription
+from storage.records import Delivery, Event, Subscription, Target
 
 log = structlog.get_logger()
 SIGNER_RETRY_S = 60

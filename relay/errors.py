@@ -3,10 +3,10 @@
 The tree::
 
     RelayError
-    ├── SsrfBlockedError     a delivery URL may not be reached (scheme or address refused)
     └── HandlerConfigError   a configured handler cannot be imported or is not async
 
 A failed delivery attempt is not an error here: it is an outcome, recorded in storage.
+A refused address is ``policy.errors.SsrfBlockedError`` (the rule lives in ``policy``).
 """
 
 from __future__ import annotations
@@ -14,10 +14,6 @@ from __future__ import annotations
 
 class RelayError(Exception):
     """Base of every error this package raises."""
-
-
-class SsrfBlockedError(RelayError):
-    """The URL is not http(s), or its host is (or resolves to) a refused address."""
 
 
 class HandlerConfigError(RelayError):

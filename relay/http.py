@@ -20,11 +20,14 @@ from contextlib import asynccontextmanager
 import aiohttp
 from aiohttp.resolver import ThreadedResolver
 
-from relay.errors import SsrfBlockedError
-from relay.outbound import OutboundRequest, recorded_headers
-from relay.results import AttemptResult, ErrorKind, detail_of
-from relay.ssrf import GuardedResolver, Network, check_url
+from core.clock import Clock, now_us
+from policy.errors import SsrfBlockedError
+from policy.redaction import recorded_headers
+from policy.ssrf import Network, check_url
+from relay.outbound import OutboundRequest
+from relay.resolver import GuardedResolver
 from storage.deliveries import RESPONSE_BODY_LIMIT
+from storage.records import ErrorKind, Outcome, error_detail
 
 
 @asynccontextmanager
@@ -52,15 +55,20 @@ class Sender:
     """POSTs outbound requests, after the SSRF check, and reports what happened."""
 
     def __init__(
-        self, session: aiohttp.ClientSession, allowed: Sequence[Network], timeout_s: float
+        self,
+        session: aiohttp.ClientSession,
+        allowed: Sequence[Network],
+        timeout_s: float,
+        clock: Clock = now_us,
     ) -> None:
         self._session = session
         self._allowed = tuple(allowed)
         self._timeout = aiohttp.ClientTimeout(total=timeout_s)
+        self._clock = clock
 
-    async def send(self, request: OutboundRequest) -> AttemptResult:
+    async def send(self, request: OutboundRequest) -> Outcome:
         """Send ``request`` once; never raises for anything the receiver or network does."""
-        started_at, clock = time.time_ns() // 1000, time.perf_counter()
+        started_at, clock = self._clock(), time.perf_counter()
         stored = recorded_headers(request.headers)
         try:
             check_url(request.url, self._allowed)
@@ -75,23 +83,23 @@ class Sender:
                 status, headers = response.status, _headers(response.headers)
                 reason = response.reason or ""
         except (SsrfBlockedError, TimeoutError, aiohttp.ClientError, OSError) as e:
-            return AttemptResult(
+            return Outcome(
                 started_at=started_at,
                 duration_ms=(time.perf_counter() - clock) * 1000,
                 request_headers=stored,
                 error=_kind(e),
-                detail=detail_of(e),
+                error_detail=error_detail(e),
             )
         ok = 200 <= status < 300
-        return AttemptResult(
+        return Outcome(
             started_at=started_at,
             duration_ms=(time.perf_counter() - clock) * 1000,
             request_headers=stored,
-            status=status,
-            headers=headers,
-            body=body,
+            response_status=status,
+            response_headers=headers,
+            response_body=body,
             error=None if ok else "http_status",
-            detail=None if ok else _status_detail(status, reason, headers),
+            error_detail=None if ok else _status_detail(status, reason, headers),
         )
 
 

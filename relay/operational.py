@@ -23,10 +23,9 @@ from datetime import UTC, datetime
 import orjson
 
 from core.config import OPERATIONAL_SOURCE, HandlerConfig
-from relay.matching import type_matches
-from relay.results import AttemptResult
+from policy.matching import type_matches
 from storage.events import Events
-from storage.records import Delivery, Event, NewEvent, Subscription
+from storage.records import Delivery, Event, NewEvent, Outcome, Subscription
 
 SUBSCRIPTION_DISABLED = "subscription.disabled"
 DELIVERY_FAILED = "delivery.failed"
@@ -56,9 +55,9 @@ class Announcer:
         await self._emit(SUBSCRIPTION_DISABLED, f"{subscription.id}:{now}", data, now)
 
     async def delivery_failed(
-        self, delivery: Delivery, event: Event, result: AttemptResult, now: int
+        self, delivery: Delivery, event: Event, outcome: Outcome, now: int
     ) -> None:
-        """Announce that ``delivery`` of ``event`` gave up after ``result``."""
+        """Announce that ``delivery`` of ``event`` gave up after ``outcome``."""
         if event.source == OPERATIONAL_SOURCE:
             return
         data = {
@@ -69,9 +68,9 @@ class Announcer:
             "subscription_id": delivery.subscription_id,
             "target": delivery.target,
             "attempt_count": delivery.attempt_count,
-            "last_status_code": result.status,
-            "error": result.error,
-            "error_detail": result.detail,
+            "last_status_code": outcome.response_status,
+            "error": outcome.error,
+            "error_detail": outcome.error_detail,
         }
         key = f"{delivery.id}:{delivery.attempt_count}"
         await self._emit(DELIVERY_FAILED, key, data, now)

@@ -8,12 +8,11 @@ same on every retry and replay; ``webhook-signature`` carries one ``v1,`` entry 
 active secret (rotation).
 
 What is stored with the attempt hides the signatures and any static header that looks
-like a credential: attempts are readable through the API, secrets must not be.
+like a credential (``policy.redaction``): attempts are readable through the API.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -23,12 +22,10 @@ from storage.records import Delivery, Event
 from verifiers.signer import StandardWebhooksSigner
 
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
-REDACTED = "<redacted>"
 _NOT_STATIC = frozenset(
     {"host", "content-length", "content-type", "transfer-encoding", "connection", "user-agent"}
 )
 _PROTOCOL_PREFIXES = ("webhook-", "hookgate-")
-_SENSITIVE = re.compile(r"auth|cookie|token|secret|key|password|signature|session", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,17 +75,3 @@ def build_request(
         }
     )
     return OutboundRequest(url=url, headers=headers, body=body)
-
-
-def recorded_headers(headers: Mapping[str, str]) -> dict[str, str]:
-    """``headers`` as stored with the attempt: signatures and credentials redacted."""
-    recorded = {}
-    for name, value in headers.items():
-        if name == "webhook-signature":
-            versions = [entry.partition(",")[0] for entry in value.split()]
-            recorded[name] = " ".join(f"{v},{REDACTED}" for v in versions)
-        elif _SENSITIVE.search(name):
-            recorded[name] = REDACTED
-        else:
-            recorded[name] = value
-    return recorded

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from storage.deliveries import Deliveries, Outcome
+from storage.deliveries import Deliveries
 from storage.group_commit import GroupCommitter
-from storage.records import Delivery
+from storage.records import Delivery, Outcome
 from storage.subscriptions import Subscriptions
 
 Item = tuple[str, Outcome, str | None]

@@ -32,7 +32,7 @@ from typing import Literal, Protocol
 
 import structlog
 
-from relay.attempts import now_us
+from core.clock import now_us
 from relay.dispatcher import Dispatcher
 from relay.limits import Limits
 from relay.metrics import RelayMetrics

@@ -9,12 +9,11 @@ them again — at least once, never lost.
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
 
 import orjson
 
+from core.clock import now_us
 from core.ids import new_id
-from storage.clock import now_us
 from storage.database import Connection, Database, Row
 from storage.errors import NotFoundError
 from storage.fields import bounded
@@ -26,7 +25,7 @@ from storage.query import (
     fetch_page,
     to_page,
 )
-from storage.records import Attempt, Delivery, DeliveryStatus, Page
+from storage.records import Attempt, Delivery, Outcome, Page, Target
 
 _COLUMNS = (
     "id, event_id, subscription_id, target, status, attempt_count, next_attempt_at, "
@@ -66,30 +65,6 @@ def _attempt(row: Row) -> Attempt:
         error=row["error"],
         error_detail=row["error_detail"],
     )
-
-
-@dataclass(frozen=True, slots=True)
-class Target:
-    """Where one delivery of an event goes."""
-
-    subscription_id: str | None
-    target: str
-
-
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """The result of one attempt and what it means for the delivery."""
-
-    started_at: int
-    duration_ms: float
-    request_headers: dict[str, str]
-    response_status: int | None
-    response_headers: dict[str, str] | None
-    response_body: bytes | None
-    error: str | None
-    error_detail: str | None
-    status: DeliveryStatus
-    next_attempt_at: int | None
 
 
 class Deliveries:
@@ -401,11 +376,9 @@ class Deliveries:
 
     async def cancel(self, delivery_ids: Collection[str]) -> int:
         """Cancel pending deliveries (their target was disabled or deleted); how many."""
-        return await self._update_pending(
-            delivery_ids,
-            "status = 'cancelled', next_attempt_at = NULL, lease_until = NULL, updated_at = {now}",
-            None,
-        )
+        if not delivery_ids:
+            return 0
+        return await cancel_pending(self._db, now_us(), delivery_ids=delivery_ids)
 
     async def _update_pending(
         self, delivery_ids: Collection[str], assignments: str, at: int | None
@@ -465,6 +438,29 @@ class Deliveries:
         if not changed:
             raise NotFoundError(f"no delivery {delivery_id}")
         return await self.get(delivery_id)
+
+
+async def cancel_pending(
+    conn: Connection,
+    now: int,
+    *,
+    subscription_id: str | None = None,
+    delivery_ids: Collection[str] = (),
+) -> int:
+    """The one statement that cancels pending deliveries: those of ``subscription_id``
+    (deleted or disabled) or those in ``delivery_ids`` (their target is gone). They get
+    no next attempt and their lease is released; how many were cancelled."""
+    where = Where().add("subscription_id = {}", subscription_id)
+    if delivery_ids:
+        where.clauses.append(f"id IN ({_placeholders(where, delivery_ids)})")
+    if not where.clauses:
+        raise ValueError("cancel_pending needs a subscription or delivery ids")
+    where.clauses.append("status = 'pending'")
+    return await conn.execute(
+        "UPDATE deliveries SET status = 'cancelled', next_attempt_at = NULL, "
+        f"lease_until = NULL, updated_at = {where.param(now)}{where.sql()}",
+        *where.args,
+    )
 
 
 def _prefixed(alias: str) -> str:

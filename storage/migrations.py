@@ -7,7 +7,7 @@ safe to run from several processes at once.
 
 from __future__ import annotations
 
-from storage.clock import now_us
+from core.clock import now_us
 from storage.database import Connection, Database, Dialect
 from storage.errors import SchemaNotReadyError
 
@@ -112,6 +112,15 @@ CREATE INDEX attempts_delivery ON attempts (delivery_id, number);
         # say): one index range, newest first, however rare the status is there.
         """
 CREATE INDEX deliveries_subscription_status ON deliveries (subscription_id, status, id);
+""",
+    ),
+    (
+        3,
+        # A counter bumped with every change to a subscription, so the relay re-reads
+        # the subscriptions only when they changed instead of for every job.
+        """
+CREATE TABLE revisions (name TEXT PRIMARY KEY, value BIGINT NOT NULL);
+INSERT INTO revisions (name, value) VALUES ('subscriptions', 0);
 """,
     ),
 )

@@ -11,6 +11,8 @@ Role = Literal["admin", "operator", "member"]
 ROLES: tuple[Role, ...] = ("admin", "operator", "member")
 DeliveryStatus = Literal["pending", "succeeded", "failed", "cancelled"]
 DELIVERY_STATUSES: tuple[DeliveryStatus, ...] = ("pending", "succeeded", "failed", "cancelled")
+ErrorKind = Literal["timeout", "connect", "tls", "ssrf_blocked", "http_status", "handler_exception"]
+ERROR_DETAIL_LIMIT = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +106,14 @@ class Subscription:
 
 
 @dataclass(frozen=True, slots=True)
+class Target:
+    """Where one delivery of an event goes: a subscription's URL, or ``handler:<name>``."""
+
+    subscription_id: str | None
+    target: str
+
+
+@dataclass(frozen=True, slots=True)
 class Delivery:
     """One event to one target (a subscription's URL, or ``handler:<name>``)."""
 
@@ -134,3 +144,37 @@ class Attempt:
     response_body: bytes | None
     error: str | None
     error_detail: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """One attempt as it happened, and what it means for its delivery.
+
+    The sender (HTTP) and the handler call return it with what happened: the answer or
+    the error (``error`` is None exactly when the target took the event) and how long it
+    took. The backoff policy (``relay.backoff.judge``) completes it with the delivery's
+    new ``status`` and, if still pending, ``next_attempt_at``; storage records it as is.
+    Times are unix microseconds.
+    """
+
+    started_at: int
+    duration_ms: float
+    request_headers: Mapping[str, str]
+    response_status: int | None = None
+    response_headers: Mapping[str, str] | None = None
+    response_body: bytes | None = None
+    error: ErrorKind | None = None
+    error_detail: str | None = None
+    status: DeliveryStatus | None = None  # None until judged
+    next_attempt_at: int | None = None
+
+    @property
+    def succeeded(self) -> bool:
+        """Whether the target took the event."""
+        return self.error is None
+
+
+def error_detail(error: BaseException) -> str:
+    """A short, single-line description of ``error`` for ``Outcome.error_detail``."""
+    text = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+    return " ".join(text.split())[:ERROR_DETAIL_LIMIT]

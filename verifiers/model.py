@@ -108,7 +108,9 @@ class Preset:
     ``options`` lists the option names the preset understands (anything else is a
     config error); ``default_tolerance_s`` is used when the source sets none (None:
     the scheme has no timestamp); ``accepted_status`` is the 2xx the provider
-    expects for a stored event.
+    expects for a stored event; ``secret_headers`` names, for a source's options, the
+    lower-case headers that carry the secret itself (a token, not a signature over
+    the body), which the gateway never stores.
     """
 
     name: str
@@ -118,3 +120,4 @@ class Preset:
     default_tolerance_s: float | None = None
     needs_secrets: bool = True
     accepted_status: int = 202
+    secret_headers: Callable[[Mapping[str, object]], frozenset[str]] = lambda _options: frozenset()

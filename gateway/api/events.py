@@ -2,7 +2,7 @@
 
 A member sees only the events behind deliveries to its own subscriptions; operators
 and admins see every event. A replay creates fresh deliveries of the event to every
-target that matches it now (``relay.matching``: enabled subscriptions, configured
+target that matches it now (``policy.matching``: enabled subscriptions, configured
 handlers) and hands them to the relay; receivers get the same ``webhook-id``.
 """
 
@@ -17,7 +17,7 @@ from gateway.api.schemas.deliveries import DeliveryBatch, DeliveryOut
 from gateway.api.schemas.events import EventDetail, EventOut, EventPage, EventQuery
 from gateway.api.times import optional_micros
 from gateway.problems import ProblemError
-from relay.matching import targets_for
+from policy.matching import targets_for
 
 log = structlog.get_logger()
 TAG = "events"

@@ -31,7 +31,7 @@ from gateway.api.schemas.subscriptions import (
 from gateway.api.synthetic import send_test_event
 from gateway.api.targets import check_fields
 from gateway.problems import ProblemError
-from relay.outbound import REDACTED
+from policy.redaction import REDACTED
 from storage.records import Subscription, SubscriptionFields
 
 log = structlog.get_logger()

@@ -9,14 +9,13 @@ fans it out), and attempted by the relay like any delivery: signed, recorded, re
 from __future__ import annotations
 
 import secrets
-import time
 
 import orjson
 
+from core.clock import now_us
 from core.config import OPERATIONAL_SOURCE
 from storage import Storage
-from storage.deliveries import Target
-from storage.records import Delivery, NewEvent, Subscription
+from storage.records import Delivery, NewEvent, Subscription, Target
 
 TEST_EVENT_TYPE = "hookgate.test"
 
@@ -42,7 +41,7 @@ def synthetic_event(subscription: Subscription, now: int) -> NewEvent:
 
 async def send_test_event(storage: Storage, subscription: Subscription) -> Delivery:
     """Store a test event and its one delivery to ``subscription``, due now."""
-    stored = await storage.events.store(synthetic_event(subscription, time.time_ns() // 1000))
+    stored = await storage.events.store(synthetic_event(subscription, now_us()))
     target = [Target(subscription.id, subscription.fields.url)]
     created = await storage.deliveries.dispatch(stored.id, target)
     if created is None:  # the sweeper dispatched it first (to handlers only): add ours

@@ -1,6 +1,6 @@
 """Which subscription targets the API accepts (checked at registration).
 
-The URL must pass the relay's SSRF rule (``relay.ssrf.check_url``, the one place that
+The URL must pass the SSRF rule (``policy.ssrf.check_url``, the one place that
 rule lives), with ``security.allowed_target_networks``; host names are checked again
 by the relay after DNS resolution at every attempt. Each named source must be
 configured, so a typo does not silently subscribe to nothing.
@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from core.config import Config
 from gateway.api.inputs import field_problem, invalid
-from relay.errors import SsrfBlockedError
-from relay.ssrf import check_url
+from policy.errors import SsrfBlockedError
+from policy.ssrf import check_url
 from storage.records import SubscriptionFields
 
 

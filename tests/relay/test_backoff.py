@@ -7,17 +7,19 @@ from dataclasses import replace
 import pytest
 
 from core.config import BackoffConfig, DeliveryConfig
-from relay.backoff import Verdict, retry_after_s, retry_delay_s, schedule_span_s, verdict
-from relay.results import AttemptResult
+from relay.backoff import judge, retry_after_s, retry_delay_s, schedule_span_s
+from storage.records import DeliveryStatus, Outcome
 
 NOW_US = 1_700_000_000_000_000
 SECOND = 1_000_000
 NO_JITTER = BackoffConfig(initial_s=5, multiplier=6, max_s=36_000, jitter=0)
 
 
-def failed(status: int | None = 500, **headers: str) -> AttemptResult:
+def failed(status: int | None = 500, **headers: str) -> Outcome:
     """A failed HTTP attempt."""
-    return AttemptResult(NOW_US, 1.0, {}, status=status, headers=headers, error="http_status")
+    return Outcome(
+        NOW_US, 1.0, {}, response_status=status, response_headers=headers, error="http_status"
+    )
 
 
 @pytest.mark.parametrize(
@@ -67,28 +69,31 @@ def test_retry_after_seconds_or_http_date(value: str | None, expected: float | N
 @pytest.mark.parametrize(
     ("result", "attempt", "expected"),
     [
-        (AttemptResult(NOW_US, 1.0, {}, status=200), 1, Verdict("succeeded", None)),
-        (failed(500), 1, Verdict("pending", NOW_US + 5 * SECOND)),
-        (failed(500), 8, Verdict("pending", NOW_US + 36_000 * SECOND)),
-        (failed(500), 9, Verdict("failed", None)),
-        (failed(410), 1, Verdict("failed", None)),
-        (failed(429, **{"retry-after": "60"}), 1, Verdict("pending", NOW_US + 60 * SECOND)),
-        (failed(503, **{"retry-after": "2"}), 2, Verdict("pending", NOW_US + 30 * SECOND)),
-        (failed(429, **{"retry-after": "999999"}), 1, Verdict("pending", NOW_US + 36_000 * SECOND)),
-        (failed(500, **{"retry-after": "60"}), 1, Verdict("pending", NOW_US + 5 * SECOND)),
+        (Outcome(NOW_US, 1.0, {}, response_status=200), 1, ("succeeded", None)),
+        (failed(500), 1, ("pending", NOW_US + 5 * SECOND)),
+        (failed(500), 8, ("pending", NOW_US + 36_000 * SECOND)),
+        (failed(500), 9, ("failed", None)),
+        (failed(410), 1, ("failed", None)),
+        (failed(429, **{"retry-after": "60"}), 1, ("pending", NOW_US + 60 * SECOND)),
+        (failed(503, **{"retry-after": "2"}), 2, ("pending", NOW_US + 30 * SECOND)),
+        (failed(429, **{"retry-after": "999999"}), 1, ("pending", NOW_US + 36_000 * SECOND)),
+        (failed(500, **{"retry-after": "60"}), 1, ("pending", NOW_US + 5 * SECOND)),
         (
-            AttemptResult(NOW_US, 1.0, {}, error="ssrf_blocked", detail="loopback"),
+            Outcome(NOW_US, 1.0, {}, error="ssrf_blocked", error_detail="loopback"),
             1,
-            Verdict("failed", None),
+            ("failed", None),
         ),
         (
-            AttemptResult(NOW_US, 1.0, {}, error="timeout"),
+            Outcome(NOW_US, 1.0, {}, error="timeout"),
             2,
-            Verdict("pending", NOW_US + 30 * SECOND),
+            ("pending", NOW_US + 30 * SECOND),
         ),
     ],
 )
-def test_verdict(result: AttemptResult, attempt: int, expected: Verdict) -> None:
-    """What each kind of attempt means for the delivery (defaults, no jitter)."""
+def test_judge(result: Outcome, attempt: int, expected: tuple[DeliveryStatus, int | None]) -> None:
+    """What each kind of attempt means for the delivery (defaults, no jitter); the rest of
+    the outcome is kept as it was."""
     config = replace(DeliveryConfig(), backoff=NO_JITTER)
-    assert expected == verdict(result, attempt, config, NOW_US)
+    judged = judge(result, attempt, config, NOW_US)
+    assert expected == (judged.status, judged.next_attempt_at)
+    assert replace(result, status=judged.status, next_attempt_at=judged.next_attempt_at) == judged

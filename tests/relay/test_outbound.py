@@ -8,7 +8,8 @@ import time
 import orjson
 from standardwebhooks.webhooks import Webhook
 
-from relay.outbound import build_request, recorded_headers, user_agent
+from policy.redaction import recorded_headers
+from relay.outbound import build_request, user_agent
 from storage.records import Delivery, Event
 from verifiers.signer import StandardWebhooksSigner, generate_secret
 

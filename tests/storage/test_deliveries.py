@@ -10,8 +10,7 @@ from dataclasses import replace
 import pytest
 
 from storage import NotFoundError, Storage, open_storage
-from storage.deliveries import Outcome, Target
-from storage.records import NewEvent, SubscriptionFields
+from storage.records import NewEvent, Outcome, SubscriptionFields, Target
 from tests.conftest import SECRET_KEY
 
 

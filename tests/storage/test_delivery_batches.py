@@ -7,8 +7,7 @@ import time
 from dataclasses import replace
 
 from storage import Storage
-from storage.deliveries import Outcome, Target
-from storage.records import SubscriptionFields
+from storage.records import Outcome, SubscriptionFields, Target
 from tests.storage.test_deliveries import failure, stored_event
 
 SECOND = 1_000_000

@@ -7,8 +7,7 @@ from __future__ import annotations
 import time
 
 from storage import Storage
-from storage.deliveries import Target
-from storage.records import NewEvent, SubscriptionFields
+from storage.records import NewEvent, SubscriptionFields, Target
 
 SECOND = 1_000_000
 

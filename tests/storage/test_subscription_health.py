@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from storage import Storage
-from storage.deliveries import Target
+from storage.records import Target
 from storage.subscriptions import Health
 from tests.storage.test_deliveries import stored_event
 from tests.storage.test_subscriptions import FIELDS, owner

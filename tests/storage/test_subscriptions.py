@@ -7,8 +7,7 @@ import time
 import pytest
 
 from storage import InvalidFieldError, NotFoundError, Storage
-from storage.deliveries import Target
-from storage.records import NewEvent, SubscriptionFields
+from storage.records import NewEvent, SubscriptionFields, Target
 
 FIELDS = SubscriptionFields(
     url="https://receiver.example.com/hooks",

@@ -17,6 +17,7 @@ No timestamp, so no tolerance.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 
 from verifiers import options
 from verifiers.digests import require_match, text_bytes
@@ -24,12 +25,19 @@ from verifiers.errors import MalformedRequestError
 from verifiers.model import Preset, Request, Settings, Verified
 from verifiers.presets._generic import LOCATOR_OPTIONS, EventLocator
 
+DEFAULT_HEADER = "X-Api-Key"
+
+
+def token_header(settings_options: Mapping[str, object]) -> frozenset[str]:
+    """The header holding the token, lower-case: it is the secret, never stored."""
+    return frozenset({options.text(settings_options, "header", DEFAULT_HEADER).lower()})
+
 
 class ApiKeyVerifier:
     """Checks a token header against the configured tokens."""
 
     def __init__(self, settings: Settings) -> None:
-        self._header = options.text(settings.options, "header", "X-Api-Key")
+        self._header = options.text(settings.options, "header", DEFAULT_HEADER)
         self._prefix = options.any_text(settings.options, "prefix")
         self._digests = tuple(
             hashlib.sha256(secret.encode()).digest() for secret in settings.secrets
@@ -51,4 +59,5 @@ PRESET = Preset(
     build=ApiKeyVerifier,
     summary="shared token in a header (default X-Api-Key), optional prefix (no body integrity)",
     options=("header", "prefix", *LOCATOR_OPTIONS),
+    secret_headers=token_header,
 )

@@ -63,4 +63,5 @@ PRESET = Preset(
     summary="X-Gitlab-Token secret token, or Standard Webhooks signing (mode: signed)",
     options=("mode",),
     default_tolerance_s=300,
+    secret_headers=lambda _options: frozenset({"x-gitlab-token"}),
 )

@@ -9,7 +9,7 @@ from pydantic import Field
 
 from gateway.api.schemas.common import Body, Page, Resource, omittable
 from gateway.api.times import to_datetime
-from relay.outbound import recorded_headers
+from policy.redaction import shown_headers
 from storage.records import Subscription
 
 DAY_S = 86_400.0
@@ -130,7 +130,7 @@ class SubscriptionOut(Resource):
             "event_types": list(fields.event_types),
             "enabled": fields.enabled,
             "disabled_reason": subscription.disabled_reason,
-            "headers": recorded_headers(fields.headers),
+            "headers": shown_headers(fields.headers),
             "rate_limit_per_s": fields.rate_limit_per_s,
             "owner_id": subscription.owner_id,
             "created_at": to_datetime(subscription.created_at),

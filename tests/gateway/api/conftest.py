@@ -24,8 +24,15 @@ from gateway.api import appkeys
 from gateway.api.limits import KeyLimiter, RateLimit
 from gateway.app import create_app
 from storage import Storage
-from storage.deliveries import Outcome, Target
-from storage.records import Delivery, NewEvent, Subscription, SubscriptionFields, User
+from storage.records import (
+    Delivery,
+    NewEvent,
+    Outcome,
+    Subscription,
+    SubscriptionFields,
+    Target,
+    User,
+)
 from tests.gateway.conftest import gateway_config
 
 ROLES = ("admin", "operator", "member")

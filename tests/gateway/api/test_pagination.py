@@ -7,8 +7,7 @@ import asyncio
 import secrets
 
 from storage import Storage
-from storage.deliveries import Target
-from storage.records import NewEvent
+from storage.records import NewEvent, Target
 from tests.gateway.api.conftest import Api, add_subscription, now_us
 
 ROWS = 1_000

@@ -10,26 +10,22 @@ address. ``security.allowed_target_networks`` lets chosen networks through (e.g.
 ``127.0.0.0/8`` for local testing). Cloud metadata endpoints are refused even then:
 no test needs them and no allow-list entry should expose instance credentials.
 
-Two checks, one rule:
+Two checks, one rule (``refusal``):
 - ``check_url`` (pure, no DNS): the scheme, and the host when it is an address
   literal. The API uses it at registration; the relay before every attempt.
-- ``GuardedResolver``: an aiohttp resolver that refuses a name if *any* address it
-  resolves to is refused. aiohttp connects to the addresses this resolver returned,
-  so there is no window between the check and the connection for DNS rebinding.
-  (aiohttp does not ask the resolver about literal hosts, hence ``check_url`` first.)
+- ``relay.resolver.GuardedResolver`` enforces ``refusal`` at connect time on every
+  address a host name resolves to, so DNS rebinding fails too.
 """
 
 from __future__ import annotations
 
 import ipaddress
-import socket
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from aiohttp.abc import AbstractResolver, ResolveResult
 from yarl import URL
 
-from relay.errors import SsrfBlockedError
+from policy.errors import SsrfBlockedError
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -186,27 +182,3 @@ def check_url(url: str, allowed: Sequence[Network] = ()) -> Destination:
         if reason is not None:
             raise SsrfBlockedError(f"{host} is {address} ({reason})")
     return Destination(parsed.scheme, host, parsed.port, address)
-
-
-class GuardedResolver(AbstractResolver):
-    """Resolves through ``inner`` and refuses a name if any of its addresses is refused."""
-
-    def __init__(self, inner: AbstractResolver, allowed: Sequence[Network] = ()) -> None:
-        self._inner = inner
-        self._allowed = tuple(allowed)
-
-    async def resolve(
-        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
-    ) -> list[ResolveResult]:
-        """The addresses of ``host``, all of them allowed; ``SsrfBlockedError`` if not."""
-        results = await self._inner.resolve(host, port, family)
-        for result in results:
-            address = ipaddress.ip_address(result["host"].partition("%")[0])
-            reason = refusal(address, self._allowed)
-            if reason is not None:
-                raise SsrfBlockedError(f"{host} resolves to {address} ({reason})")
-        return results
-
-    async def close(self) -> None:
-        """Close the inner resolver."""
-        await self._inner.close()

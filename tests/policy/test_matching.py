@@ -5,9 +5,8 @@ from __future__ import annotations
 import pytest
 
 from core.config import HandlerConfig
-from relay.matching import handler_name, targets_for, type_matches
-from storage.deliveries import Target
-from storage.records import Event, Subscription, SubscriptionFields
+from policy.matching import handler_name, targets_for, type_matches
+from storage.records import Event, Subscription, SubscriptionFields, Target
 
 
 @pytest.mark.parametrize(

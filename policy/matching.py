@@ -15,8 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from core.config import OPERATIONAL_SOURCE, HandlerConfig
-from storage.deliveries import Target
-from storage.records import Event, Subscription
+from storage.records import Event, Subscription, Target
 
 HANDLER_PREFIX = "handler:"
 

@@ -10,8 +10,9 @@ import pytest
 from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import ThreadedResolver
 
-from relay.errors import SsrfBlockedError
-from relay.ssrf import GuardedResolver, check_url, parse_address
+from policy.errors import SsrfBlockedError
+from policy.ssrf import check_url, parse_address
+from relay.resolver import GuardedResolver
 from storage import Storage
 from tests.relay.conftest import Receiver, open_harness, relay_config
 
