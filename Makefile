@@ -1,36 +1,55 @@
 # hookgate — `make run` starts it locally, `make test` runs every check CI runs.
+# Dependencies come from the lock files (scripts/lock.sh regenerates them):
+# requirements.lock for running, requirements-dev.lock for testing.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
+PIP    := $(BIN)/pip install --quiet --disable-pip-version-check
 
-.PHONY: install services run test lint bench clean
+.PHONY: install install-dev services services-dev run test lint bench lock clean
 
-install: $(VENV)/.installed
+install: $(VENV)/.installed-runtime
 
-$(VENV)/.installed: pyproject.toml
+install-dev: $(VENV)/.installed-dev
+
+$(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet --editable '.[dev]'
+
+$(VENV)/.installed-runtime: requirements.lock pyproject.toml | $(BIN)/python
+	$(PIP) --require-hashes -r requirements.lock
+	$(PIP) --no-deps --editable .
 	touch $@
 
+$(VENV)/.installed-dev: requirements-dev.lock pyproject.toml | $(BIN)/python
+	$(PIP) --require-hashes -r requirements-dev.lock
+	$(PIP) --no-deps --editable .
+	touch $@ $(VENV)/.installed-runtime
+
+# The dev stack (`hookgate dev` on SQLite) needs only Redis; the tests need both.
 services:
-	scripts/services.sh
+	scripts/services.sh redis
+
+services-dev:
+	scripts/services.sh redis postgres
 
 run: install services
 	scripts/run-dev.sh
 
-lint: install
+lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test: lint services
+test: lint services-dev
 	$(BIN)/pytest
 
-bench: install services
+bench: install-dev services-dev
 	$(BIN)/python -m bench.storage
 	$(BIN)/python -m bench.verifiers
 	$(BIN)/python -m bench.delivery
+
+lock:
+	scripts/lock.sh
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis *.egg-info

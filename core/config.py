@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
+from typing import Literal
 
 import yaml
 
@@ -21,12 +22,18 @@ from core.config_reader import ConfigReader
 from verifiers import VerifierConfigError, build_verifier
 
 DEFAULT_PATH = Path("config.yaml")
+DEFAULT_STORAGE_URL = "sqlite:///./hookgate.db"
+DEFAULT_CONNECT_TIMEOUT_S = 30.0
 _SOURCE_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 _HANDLER_CALL = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_]\w*")
 # The source of hookgate's own operational events (``subscription.disabled``,
 # ``delivery.failed``): handlers opt in by listing it; no provider may take the name.
 OPERATIONAL_SOURCE = "hookgate"
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+LogLevel = Literal["debug", "info", "warning", "error"]
+LogFormat = Literal["json", "console"]
+LOG_LEVELS: tuple[LogLevel, ...] = ("debug", "info", "warning", "error")
+LOG_FORMATS: tuple[LogFormat, ...] = ("json", "console")
 
 
 class ConfigError(Exception):
@@ -53,6 +60,22 @@ class SecurityConfig:
 
     secret_key: str
     allowed_target_networks: tuple[Network, ...] = ()
+    # Keys the secret key was rotated away from: still read, never written.
+    previous_secret_keys: tuple[str, ...] = ()
+
+    def __repr__(self) -> str:
+        return (
+            f"SecurityConfig(secret_key=<hidden>, previous_secret_keys=<hidden>, "
+            f"allowed_target_networks={self.allowed_target_networks!r})"
+        )
+
+
+@dataclass(frozen=True)
+class LoggingConfig:
+    """How much is logged, and as JSON lines or for people at a terminal."""
+
+    level: LogLevel = "info"
+    format: LogFormat = "json"
 
 
 @dataclass(frozen=True)
@@ -117,9 +140,12 @@ class Config:
 
     security: SecurityConfig
     server: ServerConfig = field(default_factory=ServerConfig)
-    storage_url: str = "sqlite:///./hookgate.db"
+    storage_url: str = DEFAULT_STORAGE_URL
+    # How long commands keep retrying a storage server that does not answer yet.
+    storage_connect_timeout_s: float = DEFAULT_CONNECT_TIMEOUT_S
     redis_url: str = "redis://localhost:6379/0"
     delivery: DeliveryConfig = field(default_factory=DeliveryConfig)
+    logging: LoggingConfig = field(default_factory=LoggingConfig)
     sources: tuple[SourceConfig, ...] = ()
     handlers: tuple[HandlerConfig, ...] = ()
 
@@ -151,12 +177,15 @@ def parse_config(data: object, environ: Mapping[str, str]) -> Config:
     problems: list[str] = []
     root = ConfigReader(data, "", problems, environ)
     sources = _sources(root)
+    storage_url, storage_connect_timeout_s = _storage(root.section("storage"))
     config = Config(
         server=_server(root.section("server")),
-        storage_url=_url_of(root.section("storage"), "sqlite:///./hookgate.db"),
+        storage_url=storage_url,
+        storage_connect_timeout_s=storage_connect_timeout_s,
         redis_url=_url_of(root.section("redis"), "redis://localhost:6379/0"),
         security=_security(root.section("security")),
         delivery=_delivery(root.section("delivery")),
+        logging=_logging(root.section("logging")),
         sources=sources,
         handlers=_handlers(root, {source.name for source in sources} | {OPERATIONAL_SOURCE}),
     )
@@ -188,8 +217,30 @@ def _url_of(section: ConfigReader, default: str) -> str:
     return url
 
 
+def _storage(section: ConfigReader) -> tuple[str, float]:
+    url = section.text("url", DEFAULT_STORAGE_URL)
+    timeout_s = section.number("connect_timeout_s", DEFAULT_CONNECT_TIMEOUT_S, 0.0)
+    section.reject_unknown()
+    return url, timeout_s
+
+
+def _logging(section: ConfigReader) -> LoggingConfig:
+    defaults = LoggingConfig()
+    level = section.text("level", defaults.level).lower()
+    if level not in LOG_LEVELS:
+        section.problem("level", f"must be one of {', '.join(LOG_LEVELS)}")
+        level = defaults.level
+    log_format = section.text("format", defaults.format).lower()
+    if log_format not in LOG_FORMATS:
+        section.problem("format", f"must be one of {', '.join(LOG_FORMATS)}")
+        log_format = defaults.format
+    section.reject_unknown()
+    return LoggingConfig(level=level, format=log_format)
+
+
 def _security(section: ConfigReader) -> SecurityConfig:
     secret_key = section.text("secret_key", min_length=32)
+    previous_secret_keys = section.strings("previous_secret_keys", min_length=32)
     networks = []
     for index, text in enumerate(section.strings("allowed_target_networks")):
         try:
@@ -197,7 +248,11 @@ def _security(section: ConfigReader) -> SecurityConfig:
         except ValueError:
             section.problem(f"allowed_target_networks[{index}]", "must be a CIDR network")
     section.reject_unknown()
-    return SecurityConfig(secret_key=secret_key, allowed_target_networks=tuple(networks))
+    return SecurityConfig(
+        secret_key=secret_key,
+        allowed_target_networks=tuple(networks),
+        previous_secret_keys=previous_secret_keys,
+    )
 
 
 def _delivery(section: ConfigReader) -> DeliveryConfig:

@@ -159,8 +159,10 @@ class ConfigReader:
             self.problem(key, str(e))
             return default
 
-    def strings(self, key: str, default: tuple[str, ...] = ()) -> tuple[str, ...]:
-        """A list of strings."""
+    def strings(
+        self, key: str, default: tuple[str, ...] = (), min_length: int = 1
+    ) -> tuple[str, ...]:
+        """A list of strings of at least ``min_length`` characters each."""
         value = self._raw(key, default)
         if value is REQUIRED:
             return ()
@@ -174,6 +176,9 @@ class ConfigReader:
                 continue
             if not isinstance(resolved, str) or not resolved:
                 self.problem(f"{key}[{index}]", "must be a non-empty string")
+                continue
+            if len(resolved) < min_length:
+                self.problem(f"{key}[{index}]", f"must be at least {min_length} characters")
                 continue
             result.append(resolved)
         return tuple(result)

@@ -1,21 +1,36 @@
-"""What each command does, once the config is loaded."""
+"""What each command does, once the config is loaded and logging configured."""
 
 from __future__ import annotations
 
 import asyncio
+import errno
+import os
 import sys
+from collections.abc import Coroutine
+from typing import Any
 
 import orjson
 
 from core.config import Config
-from core.logs import configure_logging
 from core.signals import stop_on_signals
 from gateway.server import serve as run_gateway
-from relay.errors import HandlerConfigError
+from hookgate.connecting import connected_storage, wait_for_storage
+from relay.handlers import handler_problems
 from relay.metrics import RelayMetrics
 from relay.worker import run_worker
-from storage import InvalidFieldError, InvalidStorageUrlError, open_storage
+from storage import InvalidFieldError, InvalidStorageUrlError, Storage
 from storage.urls import parse_storage_url
+
+# The errors of a listener that cannot bind; any other OSError is not ours to explain.
+_LISTEN_ERRNOS = frozenset({errno.EADDRINUSE, errno.EADDRNOTAVAIL, errno.EACCES})
+
+
+class ListenError(Exception):
+    """The gateway cannot listen on ``server.host``:``server.port``."""
+
+    def __init__(self, host: str, port: int, reason: str) -> None:
+        address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        super().__init__(f"cannot listen on {address}: {reason}")
 
 
 def hand_off_gil_quickly() -> None:
@@ -28,69 +43,96 @@ def hand_off_gil_quickly() -> None:
 
 
 def deep_config_problems(config: Config) -> list[str]:
-    """Problems the config schema alone cannot see (the storage URL's form)."""
+    """Problems the config schema alone cannot see: the storage URL's form, and each
+    handler's ``call`` (imported, an ``async def`` taking one argument)."""
+    problems = [f"{e.key}: {e.message}" for e in handler_problems(config.handlers)]
     try:
         parse_storage_url(config.storage_url)
     except InvalidStorageUrlError as e:
-        return [f"storage.url: {e}"]
-    return []
+        problems.insert(0, f"storage.url: {e}")
+    return problems
 
 
 async def migrate(config: Config) -> int:
     """Create or upgrade the schema; say which versions were applied."""
-    async with open_storage(config.storage_url, config.security.secret_key) as storage:
-        applied = await storage.migrate()
-    print(f"migrated: applied {applied}" if applied else "migrated: schema already current")
+    async with connected_storage(config) as storage:
+        await _migrate(storage)
     return 0
+
+
+async def _migrate(storage: Storage) -> None:
+    applied = await storage.migrate()
+    print(f"migrated: applied {applied}" if applied else "migrated: schema already current")
 
 
 async def dev(config: Config) -> int:
     """The quickstart: migrate, then gateway and worker in one process until a signal.
 
-    Both share one stop event; ``/metrics`` shows the relay's metrics too.
+    Both share one storage and one stop event; ``/metrics`` shows the relay's metrics
+    too. If either fails (a busy port, a bad handler) the other is stopped as well.
     """
-    await migrate(config)
-    configure_logging()
-    hand_off_gil_quickly()
-    stop = stop_on_signals()
-    relay_metrics = RelayMetrics()
-    try:
-        async with open_storage(config.storage_url, config.security.secret_key) as storage:
-            await storage.check_schema()
-            await asyncio.gather(
+    async with connected_storage(config) as storage:
+        await _migrate(storage)
+        await storage.check_schema()
+        hand_off_gil_quickly()
+        stop = stop_on_signals()
+        relay_metrics = RelayMetrics()
+        try:
+            await _until_both_stop(
+                stop,
                 run_gateway(config, stop, extra_metrics=relay_metrics.render, storage=storage),
                 run_worker(config, stop, metrics=relay_metrics, storage=storage),
             )
-    except HandlerConfigError as e:
-        stop.set()
-        print(f"hookgate: the configuration has problems:\n  {e}", file=sys.stderr)
-        return 2
+        except OSError as e:
+            raise _listen_error(config, e) from e
     return 0
+
+
+async def _until_both_stop(stop: asyncio.Event, *runs: Coroutine[Any, Any, None]) -> None:
+    """Run ``runs`` together until the first returns or fails, then stop and await the
+    others; raise the first failure (in the order given)."""
+    tasks = [asyncio.create_task(run) for run in runs]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stop.set()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    for task in tasks:
+        failure = None if task.cancelled() else task.exception()
+        if failure is not None:
+            raise failure
 
 
 async def serve(config: Config) -> int:
     """Run the gateway until SIGTERM or SIGINT."""
-    configure_logging()
+    await wait_for_storage(config)
     hand_off_gil_quickly()
-    await run_gateway(config, stop_on_signals())
+    try:
+        await run_gateway(config, stop_on_signals())
+    except OSError as e:
+        raise _listen_error(config, e) from e
     return 0
+
+
+def _listen_error(config: Config, error: OSError) -> ListenError | OSError:
+    """A ``ListenError`` if ``error`` is the listener failing to bind, else ``error``."""
+    if error.errno not in _LISTEN_ERRNOS:
+        return error
+    reason = os.strerror(error.errno).lower()
+    return ListenError(config.server.host, config.server.port, reason)
 
 
 async def worker(config: Config) -> int:
     """Run a relay worker until SIGTERM or SIGINT (in-flight attempts finish or are released)."""
-    configure_logging()
+    await wait_for_storage(config)
     hand_off_gil_quickly()
-    try:
-        await run_worker(config)
-    except HandlerConfigError as e:
-        print(f"hookgate: the configuration has problems:\n  {e}", file=sys.stderr)
-        return 2
+    await run_worker(config)
     return 0
 
 
 async def create_user(config: Config, name: str, email: str, role: str, *, as_json: bool) -> int:
     """Create a user and print its API key, the only time it is shown."""
-    async with open_storage(config.storage_url, config.security.secret_key) as storage:
+    async with connected_storage(config) as storage:
         await storage.check_schema()
         try:
             user, api_key = await storage.users.create(name, email, role)
@@ -102,4 +144,18 @@ async def create_user(config: Config, name: str, email: str, role: str, *, as_js
     else:
         print(f"created {user.role} {user.id} <{user.email}>")
         print(f"API key (shown once): {api_key}")
+    return 0
+
+
+async def reencrypt(config: Config) -> int:
+    """Rewrite every stored secret (endpoint signing secrets, static header maps) not
+    yet under ``security.secret_key``; say how many.
+
+    Afterwards ``security.previous_secret_keys`` can be emptied. A secret that no
+    configured key can read stops the command, naming its subscription.
+    """
+    async with connected_storage(config) as storage:
+        await storage.check_schema()
+        rewritten = await storage.subscriptions.reencrypt()
+    print(f"reencrypted {rewritten} stored secrets under security.secret_key")
     return 0

@@ -14,6 +14,8 @@ for name in ("HOOKGATE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "ACME_SECRET"):
 PY
     echo "run-dev: wrote random development secrets to $env_file"
 fi
+echo "run-dev: in another shell, run hookgate commands from $PWD after:"
+echo "  . .venv/bin/activate; set -a; . ./$env_file; set +a"
 # shellcheck disable=SC1090
 source "$env_file"
 exec .venv/bin/hookgate dev

@@ -32,6 +32,34 @@ def test_repository_example_config_loads() -> None:
     assert "stripe" == config.sources[0].name
 
 
+def test_image_config_listens_everywhere_and_takes_every_secret_from_the_environment() -> None:
+    """deploy/config.yaml (the Docker image's) listens on 0.0.0.0, allows no private
+    network, and without its environment names each missing variable instead of
+    falling back to a baked-in value."""
+    path = Path(__file__).parents[2] / "deploy" / "config.yaml"
+    environ = {
+        "HOOKGATE_SECRET_KEY": SECRET,
+        "HOOKGATE_STORAGE_URL": "postgresql://hookgate:pw@postgres:5432/hookgate",
+        "HOOKGATE_PUBLIC_URL": "https://hooks.example.com",
+    }
+    config = load_config(path, environ)
+    with pytest.raises(ConfigError) as missing:
+        load_config(path, {})
+
+    assert ("0.0.0.0", (), "json", environ["HOOKGATE_STORAGE_URL"]) == (  # noqa: S104
+        config.server.host,
+        config.security.allowed_target_networks,
+        config.logging.format,
+        config.storage_url,
+    )
+    for name, key in [
+        ("HOOKGATE_SECRET_KEY", "security.secret_key"),
+        ("HOOKGATE_STORAGE_URL", "storage.url"),
+        ("HOOKGATE_PUBLIC_URL", "server.public_url"),
+    ]:
+        assert f"{key}: environment variable {name} is not set" in missing.value.problems
+
+
 def test_defaults_and_interpolation() -> None:
     """Absent keys take SPEC defaults; ``${VAR}`` and ``${VAR:-default}`` are coerced."""
     config = parse_config(minimal(server={"port": "${PORT}", "host": "${HOST:-127.0.0.1}"}), ENV)
@@ -105,12 +133,54 @@ def test_defaults_and_interpolation() -> None:
             "handlers[0].sources[0]: unknown source 'ghost'",
         ),
         ("just a string", "(top level): must be a mapping"),
+        (minimal(logging={"level": "verbose"}), "logging.level: must be one of debug, info"),
+        (minimal(logging={"format": "xml"}), "logging.format: must be one of json, console"),
+        (minimal(logging={"colour": True}), "logging.colour: unknown key"),
+        (
+            minimal(security={"secret_key": SECRET, "previous_secret_keys": [SECRET, "short"]}),
+            "security.previous_secret_keys[1]: must be at least 32 characters",
+        ),
+        (
+            minimal(security={"secret_key": SECRET, "previous_secret_keys": SECRET}),
+            "security.previous_secret_keys: must be a list of strings",
+        ),
+        (minimal(storage={"connect_timeout_s": -1}), "storage.connect_timeout_s: must be at least"),
+        (minimal(storage={"connect_timeout_s": "soon"}), "storage.connect_timeout_s: must be a"),
     ],
 )
 def test_problems_name_their_key(data: object, expected: str) -> None:
     """Each bad config is refused with a problem that starts with the key path."""
     problems = problems_of(data)
     assert any(problem.startswith(expected) for problem in problems), problems
+
+
+def test_production_keys_defaults_and_values() -> None:
+    """logging, previous keys and the connect timeout: SPEC §14 defaults, and read when set."""
+    defaults = parse_config(minimal(), ENV)
+    assert ("info", "json", (), 30.0) == (
+        defaults.logging.level,
+        defaults.logging.format,
+        defaults.security.previous_secret_keys,
+        defaults.storage_connect_timeout_s,
+    )
+    old = "o" * 32
+    configured = parse_config(
+        minimal(
+            logging={"level": "WARNING", "format": "console"},
+            security={"secret_key": SECRET, "previous_secret_keys": [old]},
+            storage={"url": "sqlite:///x.db", "connect_timeout_s": "${PORT}"},
+        ),
+        ENV,
+    )
+    assert ("warning", "console", (old,), 9090.0, "sqlite:///x.db") == (
+        configured.logging.level,
+        configured.logging.format,
+        configured.security.previous_secret_keys,
+        configured.storage_connect_timeout_s,
+        configured.storage_url,
+    )
+    assert SECRET not in repr(configured.security)
+    assert old not in repr(configured.security)
 
 
 def test_every_problem_is_reported_at_once() -> None:

@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 import orjson
-import pytest
 
 from storage import open_storage
 from tests.conftest import SECRET_KEY
@@ -25,14 +24,19 @@ def write_config(folder: Path, storage_url: str, extra: str = "") -> Path:
     return path
 
 
-def hookgate(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    """Run ``hookgate ARGS`` and capture what it prints."""
+def environment(**env: str) -> dict[str, str]:
+    """The environment of a hookgate process: the test secret key, no $HOOKGATE_CONFIG."""
     environ = {**os.environ, "HOOKGATE_SECRET_KEY": SECRET_KEY, **env}
     environ.pop("HOOKGATE_CONFIG", None)
+    return environ
+
+
+def hookgate(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """Run ``hookgate ARGS`` and capture what it prints."""
     return subprocess.run(  # noqa: S603 - our own entry point with fixed arguments
         [sys.executable, "-m", "hookgate", *args],
         cwd=cwd,
-        env=environ,
+        env=environment(**env),
         capture_output=True,
         text=True,
         timeout=60,
@@ -112,16 +116,81 @@ def test_config_from_environment_variable_and_missing_secret(tmp_path: Path) -> 
     assert "security.secret_key" in missing.stderr
 
 
-@pytest.mark.parametrize("url", ["postgresql://postgres@127.0.0.1:1/none"])
-def test_unreachable_database_is_a_message_not_a_traceback(tmp_path: Path, url: str) -> None:
-    """migrate against a database that is down exits 1 with a one-line reason."""
-    config = write_config(tmp_path, url)
+HANDLERS = """
+async def good(event):
+    return None
+
+def not_async(event):
+    return None
+
+async def two_arguments(event, context):
+    return None
+
+async def no_argument():
+    return None
+"""
+
+
+def test_check_config_imports_each_handler(tmp_path: Path) -> None:
+    """check-config imports every handlers[].call: each one that is missing, not an
+    ``async def`` or not taking one argument is named by its key path; a good one is not."""
+    (tmp_path / "myhandlers.py").write_text(HANDLERS)
+    calls = [
+        "myhandlers:good",
+        "myhandlers:not_async",
+        "myhandlers:two_arguments",
+        "myhandlers:no_argument",
+        "myhandlers:absent",
+        "nosuchmodule:handle",
+    ]
+    handlers = "".join(f"  - {{name: h{i}, call: '{call}'}}\n" for i, call in enumerate(calls))
+    config = write_config(tmp_path, "sqlite:///x.db", f"handlers:\n{handlers}")
+
+    result = hookgate("--config", str(config), "check-config", cwd=tmp_path, PYTHONPATH=".")
+
+    assert 2 == result.returncode
+    problems = result.stderr.splitlines()[1:]
+    assert [f"handlers[{i}].call" for i in range(1, 6)] == [
+        problem.split(":")[0].strip() for problem in problems
+    ]
+    assert "not an async function" in problems[0]
+    assert "must take one argument" in problems[1]
+    assert "must take one argument" in problems[2]
+    assert "has no 'absent'" in problems[3]
+    assert "cannot import 'nosuchmodule'" in problems[4]
+    assert "Traceback" not in result.stderr
+
+
+def test_check_config_accepts_a_good_handler(tmp_path: Path) -> None:
+    """An importable ``async def handle(event)`` passes."""
+    (tmp_path / "myhandlers.py").write_text(HANDLERS)
+    config = write_config(
+        tmp_path, "sqlite:///x.db", "handlers: [{name: h, call: 'myhandlers:good'}]\n"
+    )
+
+    result = hookgate("--config", str(config), "check-config", cwd=tmp_path, PYTHONPATH=".")
+
+    assert (0, "ok: 0 sources, 1 handlers\n") == (result.returncode, result.stdout), result.stderr
+
+
+def test_unreachable_database_is_retried_then_one_line(tmp_path: Path) -> None:
+    """migrate against a PostgreSQL that does not answer retries (a log line each) until
+    storage.connect_timeout_s, then exits 1 with one line naming the URL, password hidden."""
+    url = "postgresql://hookgate:hunter2-password@127.0.0.1:1/none"
+    config = write_config(tmp_path, url, "")
+    config.write_text(config.read_text().replace("url: '", "connect_timeout_s: 1.2, url: '"))
 
     result = hookgate("--config", str(config), "migrate", cwd=tmp_path)
 
+    *retries, last = result.stderr.splitlines()
     assert 1 == result.returncode
-    assert "hookgate: storage" in result.stderr
-    assert "Traceback" not in result.stderr
+    assert last.startswith(
+        "hookgate: storage (postgresql://hookgate:***@127.0.0.1:1/none): no answer within 1.2 s"
+    )
+    assert len(retries) >= 2
+    assert {"storage_unreachable"} == {orjson.loads(line)["event"] for line in retries}
+    assert "hunter2" not in result.stderr
+    assert "" == result.stdout
 
 
 def test_create_user_before_migrate_says_to_migrate(tmp_path: Path) -> None:
