@@ -14,4 +14,13 @@ class PolicyError(Exception):
 
 
 class SsrfBlockedError(PolicyError):
-    """The URL is not http(s), or its host is (or resolves to) a refused address."""
+    """The URL is not http(s), or its host is (or resolves to) a refused address.
+
+    ``allowable`` says whether ``security.allowed_target_networks`` could let the address
+    through (a private or loopback address could; a bad scheme or a metadata endpoint
+    never), so messages can name the setting only where it helps.
+    """
+
+    def __init__(self, message: str, *, allowable: bool = False) -> None:
+        super().__init__(message)
+        self.allowable = allowable

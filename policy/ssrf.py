@@ -72,6 +72,7 @@ _REFUSED: tuple[tuple[str, str], ...] = (
 REFUSED_NETWORKS: tuple[tuple[Network, str], ...] = tuple(
     (ipaddress.ip_network(cidr), reason) for cidr, reason in _REFUSED
 )
+METADATA_REASON = "cloud metadata endpoint"
 _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
 _IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")
 _LOOPBACK_NAMES = ("localhost", "localhost.")
@@ -91,7 +92,7 @@ def refusal(address: Address, allowed: Sequence[Network] = ()) -> str | None:
     """Why ``address`` may not be reached, or None if it may."""
     address = embedded_ipv4(address) or address
     if address in METADATA_ADDRESSES:
-        return "cloud metadata endpoint"
+        return METADATA_REASON
     if any(address in network for network in allowed):
         return None
     for network, reason in REFUSED_NETWORKS:
@@ -180,5 +181,7 @@ def check_url(url: str, allowed: Sequence[Network] = ()) -> Destination:
     if address is not None:
         reason = refusal(address, allowed)
         if reason is not None:
-            raise SsrfBlockedError(f"{host} is {address} ({reason})")
+            raise SsrfBlockedError(
+                f"{host} is {address} ({reason})", allowable=reason != METADATA_REASON
+            )
     return Destination(parsed.scheme, host, parsed.port, address)

@@ -21,7 +21,9 @@ def check_fields(fields: SubscriptionFields, config: Config) -> SubscriptionFiel
     try:
         check_url(fields.url, config.security.allowed_target_networks)
     except SsrfBlockedError as e:
-        problems.append(field_problem("body", "url", f"refused: {e}"))
+        hint = "; to deliver there, allow its network in security.allowed_target_networks"
+        message = f"refused: {e}{hint if e.allowable else ''}"
+        problems.append(field_problem("body", "url", message))
     known = {source.name for source in config.sources}
     for index, source in enumerate(fields.sources):
         if source not in known:
