@@ -12,6 +12,7 @@ from storage.errors import (
     SchemaNotReadyError,
     StorageError,
     StorageUnavailableError,
+    UnreadableSecretError,
 )
 from storage.store import Storage, open_storage
 
@@ -24,5 +25,6 @@ __all__ = [
     "Storage",
     "StorageError",
     "StorageUnavailableError",
+    "UnreadableSecretError",
     "open_storage",
 ]

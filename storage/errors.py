@@ -8,7 +8,8 @@ The tree::
     ├── SchemaNotReadyError       the schema is missing or older than this code (run migrate)
     ├── NotFoundError             no row with that id (or not visible to the caller)
     ├── ConflictError             a unique value is taken (an e-mail, say)
-    └── InvalidFieldError         a value is too long or malformed; ``field`` names it
+    ├── InvalidFieldError         a value is too long or malformed; ``field`` names it
+    └── UnreadableSecretError     no configured secret key can decrypt a stored secret
 
 Driver exceptions never leave the package: each driver maps them once.
 """
@@ -47,3 +48,9 @@ class InvalidFieldError(StorageError):
         super().__init__(f"{field}: {message}")
         self.field = field
         self.message = message
+
+
+class UnreadableSecretError(StorageError):
+    """A stored secret that neither ``security.secret_key`` nor any of
+    ``security.previous_secret_keys`` can decrypt; the message names the subscription
+    when one is known."""

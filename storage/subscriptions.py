@@ -2,24 +2,38 @@
 
 Signing secrets are stored sealed (``SecretBox``). A rotation keeps the previous
 secret until its ``expires_at`` so deliveries carry both signatures meanwhile.
+Static headers carry credentials too (an ``X-Api-Key`` value): the whole map is
+stored sealed in the ``headers`` column as ``sealed:`` and base64, with lower-case
+names; rows written before that, in plain JSON, are still read (``reencrypt`` seals
+them). ``reencrypt`` also moves everything sealed under a previous
+``security.secret_key`` under the current one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
+import base64
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
 import orjson
 
+from core.clock import Clock, now_us
 from core.ids import new_id
-from storage.clock import now_us
 from storage.crypto import SecretBox, new_signing_secret
 from storage.database import Connection, Database, Row
-from storage.errors import InvalidFieldError, NotFoundError
+from storage.deliveries import cancel_pending
+from storage.errors import (
+    InvalidFieldError,
+    NotFoundError,
+    SchemaNotReadyError,
+    UnreadableSecretError,
+)
 from storage.fields import bounded, bounded_list, headers_json
 from storage.query import Where, fetch_page
 from storage.records import Page, Subscription, SubscriptionFields
 
+_SEALED = "sealed:"
+_BUMP_REVISION = "UPDATE revisions SET value = value + 1 WHERE name = 'subscriptions'"
 _COLUMNS = (
     "id, owner_id, url, description, sources, event_types, enabled, headers, "
     "rate_limit_per_s, disabled_reason, created_at, updated_at"
@@ -47,50 +61,115 @@ def _health(row: Row) -> Health:
     )
 
 
-def _subscription(row: Row) -> Subscription:
-    return Subscription(
-        id=row["id"],
-        owner_id=row["owner_id"],
-        fields=SubscriptionFields(
-            url=row["url"],
-            description=row["description"],
-            sources=tuple(orjson.loads(row["sources"])),
-            event_types=tuple(orjson.loads(row["event_types"])),
-            enabled=bool(row["enabled"]),
-            headers=orjson.loads(row["headers"]),
-            rate_limit_per_s=row["rate_limit_per_s"],
-        ),
-        disabled_reason=row["disabled_reason"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-    )
+def _static_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """``headers`` with lower-case names; two names differing only in case are refused."""
+    lowered: dict[str, str] = {}
+    for name, value in headers.items():
+        key = name.lower()
+        if key in lowered:
+            raise InvalidFieldError("headers", f"{key} is given twice (names ignore case)")
+        lowered[key] = value
+    return lowered
 
 
-def _values(fields: SubscriptionFields) -> tuple[object, ...]:
-    """Checked column values for ``fields`` (url … rate_limit_per_s)."""
-    if fields.rate_limit_per_s is not None and fields.rate_limit_per_s <= 0:
-        raise InvalidFieldError("rate_limit_per_s", "must be positive")
-    return (
-        bounded("url", fields.url),
-        bounded("description", fields.description),
-        bounded_list("sources", fields.sources),
-        bounded_list("event_types", fields.event_types),
-        fields.enabled,
-        headers_json("headers", fields.headers),
-        fields.rate_limit_per_s,
+def _as_text(sealed: bytes) -> str:
+    """A sealed header map as the ``headers`` column holds it."""
+    return _SEALED + base64.b64encode(sealed).decode()
+
+
+def _as_sealed(stored: str) -> bytes | None:
+    """The sealed bytes in a ``headers`` column value; None for plain JSON."""
+    return base64.b64decode(stored[len(_SEALED) :]) if stored.startswith(_SEALED) else None
+
+
+def _unreadable(sub_id: str) -> UnreadableSecretError:
+    return UnreadableSecretError(f"subscription {sub_id} has a secret no configured key can read")
+
+
+async def count_live(conn: Connection, owner_id: str) -> int:
+    """How many subscriptions ``owner_id`` owns that are not deleted (inside the caller's
+    transaction: deleting a user refuses while there are any)."""
+    row = await conn.fetchrow(
+        "SELECT COUNT(*) AS n FROM subscriptions WHERE owner_id = $1 AND deleted_at IS NULL",
+        owner_id,
     )
+    return 0 if row is None else int(row["n"])
 
 
 class Subscriptions:
     """Subscriptions, scoped to an owner when one is given (others' rows are not found)."""
 
-    def __init__(self, db: Database, box: SecretBox) -> None:
+    def __init__(self, db: Database, box: SecretBox, *, clock: Clock = now_us) -> None:
         self._db = db
         self._box = box
+        self._clock = clock
+
+    def _values(self, fields: SubscriptionFields) -> tuple[object, ...]:
+        """Checked column values for ``fields`` (url … rate_limit_per_s)."""
+        if fields.rate_limit_per_s is not None and fields.rate_limit_per_s <= 0:
+            raise InvalidFieldError("rate_limit_per_s", "must be positive")
+        return (
+            bounded("url", fields.url),
+            bounded("description", fields.description),
+            bounded_list("sources", fields.sources),
+            bounded_list("event_types", fields.event_types),
+            fields.enabled,
+            self._sealed_headers(_static_headers(fields.headers)),
+            fields.rate_limit_per_s,
+        )
+
+    def _sealed_headers(self, headers: Mapping[str, str]) -> str:
+        """The ``headers`` column: the map as JSON, sealed, as ``sealed:`` and base64."""
+        return _as_text(self._box.seal(headers_json("headers", headers)))
+
+    def _headers(self, sub_id: str, stored: str) -> dict[str, str]:
+        """The static headers in a ``headers`` column value."""
+        sealed = _as_sealed(stored)
+        if sealed is None:
+            # Written before static headers were sealed: plain JSON, perhaps in mixed
+            # case (``reencrypt`` seals it). A read must not fail, so a name given
+            # twice in different cases keeps its last value.
+            return {name.lower(): value for name, value in orjson.loads(stored).items()}
+        try:
+            text = self._box.open(sealed)
+        except UnreadableSecretError as e:
+            raise _unreadable(sub_id) from e
+        headers: dict[str, str] = orjson.loads(text)
+        return headers
+
+    def _subscription(self, row: Row) -> Subscription:
+        return Subscription(
+            id=row["id"],
+            owner_id=row["owner_id"],
+            fields=SubscriptionFields(
+                url=row["url"],
+                description=row["description"],
+                sources=tuple(orjson.loads(row["sources"])),
+                event_types=tuple(orjson.loads(row["event_types"])),
+                enabled=bool(row["enabled"]),
+                headers=self._headers(row["id"], row["headers"]),
+                rate_limit_per_s=row["rate_limit_per_s"],
+            ),
+            disabled_reason=row["disabled_reason"],
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+        )
+
+    async def revision(self) -> int:
+        """A number that moves with every change event matching would see.
+
+        Create, update (including re-enabling), delete and disable bump it in the
+        same transaction as the change, so a reader that sees the new number also
+        sees the change: the relay re-reads its subscriptions only when it moved.
+        """
+        row = await self._db.fetchrow("SELECT value FROM revisions WHERE name = 'subscriptions'")
+        if row is None:
+            raise SchemaNotReadyError("no subscriptions revision; run `hookgate migrate`")
+        return int(row["value"])
 
     async def create(self, owner_id: str, fields: SubscriptionFields) -> tuple[Subscription, str]:
         """A new subscription and its signing secret (the only time it is seen)."""
-        values, now, secret = _values(fields), now_us(), new_signing_secret()
+        values, now, secret = self._values(fields), self._clock(), new_signing_secret()
         sub_id = new_id("sub")
         async with self._db.transaction() as tx:
             await tx.execute(
@@ -102,6 +181,7 @@ class Subscriptions:
                 now,
             )
             await self._add_secret(tx, sub_id, secret, now)
+            await tx.execute(_BUMP_REVISION)
         return await self.get(sub_id), secret
 
     async def _add_secret(self, tx: Connection, sub_id: str, secret: str, now: int) -> None:
@@ -123,7 +203,7 @@ class Subscriptions:
         )
         if row is None:
             raise NotFoundError(f"no subscription {sub_id}")
-        return _subscription(row)
+        return self._subscription(row)
 
     async def page(
         self, *, owner_id: str | None = None, limit: int | None = None, cursor: str | None = None
@@ -138,7 +218,7 @@ class Subscriptions:
             id_column="id",
             limit=limit,
             cursor=cursor,
-            convert=_subscription,
+            convert=self._subscription,
         )
 
     async def update(
@@ -146,21 +226,25 @@ class Subscriptions:
     ) -> Subscription:
         """Replace the owner-chosen fields; re-enabling clears ``disabled_reason``."""
         await self.get(sub_id, owner_id)
-        await self._db.execute(
-            "UPDATE subscriptions SET url = $1, description = $2, sources = $3, event_types = $4, "
-            "enabled = $5, headers = $6, rate_limit_per_s = $7, updated_at = $8, "
-            "disabled_reason = CASE WHEN $5 THEN NULL ELSE disabled_reason END "
-            "WHERE id = $9 AND deleted_at IS NULL",
-            *_values(fields),
-            now_us(),
-            sub_id,
-        )
+        values = self._values(fields)
+        async with self._db.transaction() as tx:
+            await tx.execute(
+                "UPDATE subscriptions SET url = $1, description = $2, sources = $3, "
+                "event_types = $4, enabled = $5, headers = $6, rate_limit_per_s = $7, "
+                "updated_at = $8, "
+                "disabled_reason = CASE WHEN $5 THEN NULL ELSE disabled_reason END "
+                "WHERE id = $9 AND deleted_at IS NULL",
+                *values,
+                self._clock(),
+                sub_id,
+            )
+            await tx.execute(_BUMP_REVISION)
         return await self.get(sub_id)
 
     async def delete(self, sub_id: str, owner_id: str | None = None) -> None:
         """Delete (keeping delivery history) and cancel its pending deliveries."""
         await self.get(sub_id, owner_id)
-        now = now_us()
+        now = self._clock()
         async with self._db.transaction() as tx:
             await tx.execute(
                 "UPDATE subscriptions SET deleted_at = $1, enabled = FALSE, updated_at = $1 "
@@ -168,17 +252,13 @@ class Subscriptions:
                 now,
                 sub_id,
             )
-            await tx.execute(
-                "UPDATE deliveries SET status = 'cancelled', next_attempt_at = NULL, "
-                "updated_at = $1 WHERE subscription_id = $2 AND status = 'pending'",
-                now,
-                sub_id,
-            )
+            await cancel_pending(tx, now, subscription_id=sub_id)
+            await tx.execute(_BUMP_REVISION)
 
     async def rotate_secret(self, sub_id: str, grace_s: float, owner_id: str | None = None) -> str:
         """A new signing secret; the current ones stay valid for ``grace_s`` seconds."""
         await self.get(sub_id, owner_id)
-        now, secret = now_us(), new_signing_secret()
+        now, secret = self._clock(), new_signing_secret()
         async with self._db.transaction() as tx:
             await tx.execute(
                 "UPDATE subscription_secrets SET expires_at = $1 "
@@ -196,9 +276,86 @@ class Subscriptions:
             "WHERE subscription_id = $1 AND (expires_at IS NULL OR expires_at > $2) "
             "ORDER BY id DESC",
             sub_id,
-            now_us() if now is None else now,
+            self._clock() if now is None else now,
         )
-        return tuple(self._box.open(bytes(row["sealed"])) for row in rows)
+        try:
+            return tuple(self._box.open(bytes(row["sealed"])) for row in rows)
+        except UnreadableSecretError as e:
+            raise _unreadable(sub_id) from e
+
+    async def reencrypt(self, *, batch_size: int = 500) -> int:
+        """Seal anew under the current key every signing secret and static header map
+        that is not yet under it (sealed under a previous key, or headers still in plain
+        JSON); how many it rewrote. Each batch is one transaction, so a failure keeps
+        what earlier batches did (all of it readable).
+
+        ``UnreadableSecretError``, naming the subscription, if no configured key can
+        read one: nothing is skipped.
+        """
+        return await self._reencrypt_secrets(batch_size) + await self._reencrypt_headers(batch_size)
+
+    async def _reencrypt_secrets(self, batch_size: int) -> int:
+        rewritten, after = 0, ""
+        while True:
+            async with self._db.transaction() as tx:
+                rows = await tx.fetch(
+                    "SELECT id, subscription_id, sealed FROM subscription_secrets "
+                    "WHERE id > $1 ORDER BY id LIMIT $2",
+                    after,
+                    batch_size,
+                )
+                changes = []
+                for row in rows:
+                    try:
+                        resealed = self._box.reseal(bytes(row["sealed"]))
+                    except UnreadableSecretError as e:
+                        raise _unreadable(row["subscription_id"]) from e
+                    if resealed is not None:
+                        changes.append((resealed, row["id"]))
+                if changes:
+                    # A secret's sealed value is never changed otherwise: no race to lose.
+                    await tx.executemany(
+                        "UPDATE subscription_secrets SET sealed = $1 WHERE id = $2", changes
+                    )
+            rewritten += len(changes)
+            if len(rows) < batch_size:
+                return rewritten
+            after = rows[-1]["id"]
+
+    async def _reencrypt_headers(self, batch_size: int) -> int:
+        rewritten, after = 0, ""
+        while True:
+            async with self._db.transaction() as tx:
+                rows = await tx.fetch(
+                    "SELECT id, headers FROM subscriptions WHERE id > $1 ORDER BY id LIMIT $2",
+                    after,
+                    batch_size,
+                )
+                for row in rows:
+                    resealed = self._resealed_headers(row["id"], row["headers"])
+                    if resealed is not None:
+                        # Only if unchanged meanwhile: a concurrent update sealed its
+                        # headers under the current key already.
+                        rewritten += await tx.execute(
+                            "UPDATE subscriptions SET headers = $1 WHERE id = $2 AND headers = $3",
+                            resealed,
+                            row["id"],
+                            row["headers"],
+                        )
+            if len(rows) < batch_size:
+                return rewritten
+            after = rows[-1]["id"]
+
+    def _resealed_headers(self, sub_id: str, stored: str) -> str | None:
+        """``stored`` sealed under the current key, or None if it already is."""
+        sealed = _as_sealed(stored)
+        if sealed is None:
+            return self._sealed_headers(self._headers(sub_id, stored))
+        try:
+            resealed = self._box.reseal(sealed)
+        except UnreadableSecretError as e:
+            raise _unreadable(sub_id) from e
+        return None if resealed is None else _as_text(resealed)
 
     async def enabled(self) -> list[Subscription]:
         """Every enabled, live subscription (the relay matches events against them)."""
@@ -206,7 +363,7 @@ class Subscriptions:
             f"SELECT {_COLUMNS} FROM subscriptions WHERE enabled = TRUE AND deleted_at IS NULL "
             "ORDER BY id"
         )
-        return [_subscription(row) for row in rows]
+        return [self._subscription(row) for row in rows]
 
     async def enabled_with_health(self) -> list[tuple[Subscription, Health]]:
         """``enabled()`` with each one's health, in one query (the relay's per-job read)."""
@@ -214,7 +371,7 @@ class Subscriptions:
             f"SELECT {_COLUMNS}, consecutive_failures, failing_since, breaker_open_until "
             "FROM subscriptions WHERE enabled = TRUE AND deleted_at IS NULL ORDER BY id"
         )
-        return [(_subscription(row), _health(row)) for row in rows]
+        return [(self._subscription(row), _health(row)) for row in rows]
 
     async def health(self, sub_ids: Collection[str]) -> dict[str, Health]:
         """The health of each of ``sub_ids`` that exists."""
@@ -245,7 +402,7 @@ class Subscriptions:
 
     async def note_failure(self, sub_id: str, now: int | None = None) -> Health:
         """Count one more consecutive failure; the health after it."""
-        at = now_us() if now is None else now
+        at = self._clock() if now is None else now
         async with self._db.transaction() as tx:
             row = await tx.fetchrow(
                 "UPDATE subscriptions SET consecutive_failures = consecutive_failures + 1, "
@@ -274,7 +431,7 @@ class Subscriptions:
                 "WHERE id = $2 AND breaker_open_until IS NOT NULL AND breaker_open_until <= $3",
                 until,
                 sub_id,
-                now_us() if now is None else now,
+                self._clock() if now is None else now,
             )
         )
 
@@ -284,7 +441,7 @@ class Subscriptions:
         Its health is reset, so re-enabling it starts afresh. True only for the call that
         disabled it (the relay announces it once).
         """
-        at = now_us() if now is None else now
+        at = self._clock() if now is None else now
         async with self._db.transaction() as tx:
             changed = await tx.execute(
                 "UPDATE subscriptions SET enabled = FALSE, disabled_reason = $1, "
@@ -295,11 +452,6 @@ class Subscriptions:
                 sub_id,
             )
             if changed:
-                await tx.execute(
-                    "UPDATE deliveries SET status = 'cancelled', next_attempt_at = NULL, "
-                    "lease_until = NULL, updated_at = $1 "
-                    "WHERE subscription_id = $2 AND status = 'pending'",
-                    at,
-                    sub_id,
-                )
+                await cancel_pending(tx, at, subscription_id=sub_id)
+                await tx.execute(_BUMP_REVISION)
         return bool(changed)

@@ -1,15 +1,23 @@
-"""The ``users`` and ``api_keys`` tables: who may call the API, with which role."""
+"""The ``users`` and ``api_keys`` tables: who may call the API, with which role.
+
+Deleting a user leaves a tombstone (``deleted_at`` set, keys revoked, e-mail freed)
+rather than removing the row: its deleted subscriptions keep their owner, and with it
+their delivery history, which the ``ON DELETE CASCADE`` of ``subscriptions.owner_id``
+would otherwise erase. A user who still owns live subscriptions cannot be deleted.
+Tombstones are never found, listed or authenticated.
+"""
 
 from __future__ import annotations
 
+from core.clock import Clock, now_us
 from core.ids import new_id
-from storage.clock import now_us
 from storage.crypto import hash_api_key, new_api_key
 from storage.database import Connection, Database, Row
 from storage.errors import ConflictError, InvalidFieldError, NotFoundError
 from storage.fields import bounded
 from storage.query import Where, fetch_page
 from storage.records import ROLES, ApiKey, Page, Role, User
+from storage.subscriptions import count_live
 
 _COLUMNS = "id, name, email, role, created_at, updated_at"
 
@@ -38,13 +46,14 @@ def _checked(name: str, email: str, role: str) -> tuple[str, str, Role]:
 class Users:
     """Users and their hashed API keys."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, clock: Clock = now_us) -> None:
         self._db = db
+        self._clock = clock
 
     async def create(self, name: str, email: str, role: str) -> tuple[User, str]:
         """A new user and its first API key (the only time the key is seen)."""
         name, email, checked_role = _checked(name, email, role)
-        now = now_us()
+        now = self._clock()
         user = User(new_id("usr"), name, email, checked_role, now, now)
         async with self._db.transaction() as tx:
             await self._insert(tx, user)
@@ -82,17 +91,21 @@ class Users:
 
     async def get(self, user_id: str) -> User:
         """The user; ``NotFoundError`` if there is none."""
-        row = await self._db.fetchrow(f"SELECT {_COLUMNS} FROM users WHERE id = $1", user_id)
+        row = await self._db.fetchrow(
+            f"SELECT {_COLUMNS} FROM users WHERE id = $1 AND deleted_at IS NULL", user_id
+        )
         if row is None:
             raise NotFoundError(f"no user {user_id}")
         return _user(row)
 
     async def page(self, *, limit: int | None = None, cursor: str | None = None) -> Page[User]:
-        """Users, newest first."""
+        """Users, newest first (deleted ones left out)."""
+        where = Where()
+        where.clauses.append("deleted_at IS NULL")
         return await fetch_page(
             self._db,
             f"SELECT {_COLUMNS} FROM users",
-            Where(),
+            where,
             id_column="id",
             limit=limit,
             cursor=cursor,
@@ -116,11 +129,12 @@ class Users:
         )
         try:
             changed = await self._db.execute(
-                "UPDATE users SET name = $1, email = $2, role = $3, updated_at = $4 WHERE id = $5",
+                "UPDATE users SET name = $1, email = $2, role = $3, updated_at = $4 "
+                "WHERE id = $5 AND deleted_at IS NULL",
                 name,
                 email,
                 checked_role,
-                now_us(),
+                self._clock(),
                 user_id,
             )
         except ConflictError as e:
@@ -130,16 +144,44 @@ class Users:
         return await self.get(user_id)
 
     async def delete(self, user_id: str) -> None:
-        """Remove the user, its keys and its subscriptions."""
-        if not await self._db.execute("DELETE FROM users WHERE id = $1", user_id):
-            raise NotFoundError(f"no user {user_id}")
+        """Delete the user: its keys stop working and its e-mail is free again.
+
+        ``ConflictError`` while it owns live subscriptions (delete them first: that
+        cancels their pending deliveries and keeps their history, which stays theirs).
+        """
+        now = self._clock()
+        async with self._db.transaction() as tx:
+            # Tombstone first: the row lock it takes makes a concurrent delete wait.
+            changed = await tx.execute(
+                "UPDATE users SET deleted_at = $1, updated_at = $1, email = $2 "
+                "WHERE id = $3 AND deleted_at IS NULL",
+                now,
+                f"{user_id}@deleted.invalid",
+                user_id,
+            )
+            if not changed:
+                raise NotFoundError(f"no user {user_id}")
+            owned = await count_live(tx, user_id)
+            if owned:
+                plural = "subscription" if owned == 1 else "subscriptions"
+                raise ConflictError(
+                    f"the user owns {owned} {plural}; delete or reassign them first"
+                )
+            await tx.execute(
+                "UPDATE api_keys SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL",
+                now,
+                user_id,
+            )
 
     async def create_key(self, user_id: str) -> str:
         """A new API key for the user (shown once; earlier keys stay valid)."""
         async with self._db.transaction() as tx:
-            if await tx.fetchrow("SELECT id FROM users WHERE id = $1", user_id) is None:
+            live = await tx.fetchrow(
+                "SELECT id FROM users WHERE id = $1 AND deleted_at IS NULL", user_id
+            )
+            if live is None:
                 raise NotFoundError(f"no user {user_id}")
-            return await self._insert_key(tx, user_id, now_us())
+            return await self._insert_key(tx, user_id, self._clock())
 
     async def keys(self, user_id: str) -> list[ApiKey]:
         """The user's keys, newest first (prefixes only)."""
@@ -158,7 +200,7 @@ class Users:
         changed = await self._db.execute(
             "UPDATE api_keys SET revoked_at = $1 "
             "WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL",
-            now_us(),
+            self._clock(),
             key_id,
             user_id,
         )
@@ -170,7 +212,7 @@ class Users:
         row = await self._db.fetchrow(
             f"SELECT {', '.join('u.' + c.strip() for c in _COLUMNS.split(','))} "
             "FROM api_keys k JOIN users u ON u.id = k.user_id "
-            "WHERE k.key_hash = $1 AND k.revoked_at IS NULL",
+            "WHERE k.key_hash = $1 AND k.revoked_at IS NULL AND u.deleted_at IS NULL",
             hash_api_key(api_key),
         )
         return None if row is None else _user(row)

@@ -3,9 +3,11 @@
 POST answers the ``whsec_`` secret once; ``rotate-secret`` answers a new one and keeps
 the old ones valid for ``grace_s`` (deliveries carry every valid signature meanwhile).
 PUT replaces every owner-chosen field (those left out take their defaults), PATCH
-only those sent; both are checked as a whole, like a creation. Credential-like static
-header values are shown as ``<redacted>``; sending ``<redacted>`` back for a header
-that has a stored value keeps it, so GET, edit, PUT round-trips.
+only those sent; both are checked as a whole, like a creation. Static header names
+ignore case (storage keeps them lower-case, and their values encrypted).
+Credential-like values are shown as ``<redacted>``; sending ``<redacted>`` back for a
+header that has a stored value keeps it, so GET, edit, PUT round-trips. The marker
+itself is never stored: sent for a header without a stored value, it is a 422.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from dataclasses import replace
 import structlog
 
 from gateway.api.access import owner_scope, require_changeable
-from gateway.api.jobs import enqueue_deliver
+from gateway.api.inputs import field_problem, invalid
 from gateway.api.operations import Call, Reply, Routes, page_json
 from gateway.api.schemas.common import ListQuery
 from gateway.api.schemas.deliveries import DeliveryOut
@@ -51,7 +53,8 @@ async def list_subscriptions(call: Call) -> Reply:
 async def create_subscription(call: Call) -> Reply:
     """Register an endpoint owned by the caller; the answer carries its signing secret,
     shown this once."""
-    fields = check_fields(_fields(call.body_as(SubscriptionIn)), call.config)
+    fields = _fields(call.body_as(SubscriptionIn))
+    fields = check_fields(replace(fields, headers=_kept_headers(fields.headers, {})), call.config)
     subscription, secret = await call.storage.subscriptions.create(call.user.id, fields)
     log.info("subscription_created", subscription_id=subscription.id)
     location = call.location("get_subscription", id=subscription.id)
@@ -112,7 +115,7 @@ async def send_test(call: Call) -> Reply:
     if not subscription.fields.enabled:
         raise ProblemError(409, "the subscription is disabled; enable it first")
     delivery = await send_test_event(call.storage, subscription)
-    await enqueue_deliver(call.queue, [delivery.id])
+    await call.queue.deliver([delivery.id])
     log.info("test_event_sent", subscription_id=subscription.id, delivery_id=delivery.id)
     location = call.location("get_delivery", id=delivery.id)
     return Reply(202, DeliveryOut.of(delivery), {"Location": location})
@@ -148,11 +151,27 @@ def _fields(body: SubscriptionIn) -> SubscriptionFields:
 
 
 def _kept_headers(sent: Mapping[str, str], stored: Mapping[str, str]) -> dict[str, str]:
-    """``sent``, with each ``<redacted>`` value replaced by the stored one it stands for."""
-    return {
-        name: stored[name] if value == REDACTED and name in stored else value
-        for name, value in sent.items()
-    }
+    """``sent``, with each ``<redacted>`` value replaced by the stored one it stands for
+    (``stored`` names are lower-case; sent ones may be in any case).
+
+    A ``<redacted>`` with nothing stored to stand for is refused, naming the header: the
+    marker would otherwise be stored, and delivered, as the value."""
+    kept: dict[str, str] = {}
+    unknown = []
+    for name, value in sent.items():
+        if value != REDACTED:
+            kept[name] = value
+        elif name.lower() in stored:
+            kept[name] = stored[name.lower()]
+        else:
+            unknown.append(
+                field_problem(
+                    "body", f"headers.{name}", f"is {REDACTED} but no value is stored to keep"
+                )
+            )
+    if unknown:
+        raise invalid(unknown)
+    return kept
 
 
 api = Routes(TAG)

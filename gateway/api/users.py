@@ -71,7 +71,9 @@ async def update_user(call: Call) -> Reply:
 
 
 async def delete_user(call: Call) -> Reply:
-    """Delete a user with its keys and subscriptions. Admins; not oneself."""
+    """Delete a user: its keys stop working, its e-mail is free again. Admins; not
+    oneself. 409 while it owns subscriptions: deleting those first cancels their pending
+    deliveries; their delivery history is kept, the user's deletion included."""
     user_id = call.path("id")
     if user_id == call.user.id:
         raise ProblemError(409, "you cannot delete your own user; ask another admin")

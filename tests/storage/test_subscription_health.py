@@ -53,7 +53,10 @@ async def test_disable_cancels_pending_deliveries_once(storage: Storage) -> None
     first call reports having disabled it."""
     sub, _ = await storage.subscriptions.create(await owner(storage, "x@x.io"), FIELDS)
     event_id = await stored_event(storage)
-    [delivery] = await storage.deliveries.dispatch(event_id, [Target(sub.id, FIELDS.url)]) or []
+    created = await storage.deliveries.create(
+        [(event_id, [Target(sub.id, FIELDS.url)])], first_dispatch=True
+    )
+    [delivery] = created[event_id]
     await storage.subscriptions.note_failure(sub.id)
 
     first = await storage.subscriptions.disable(sub.id, "endpoint answered 410 Gone")

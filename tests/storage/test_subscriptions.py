@@ -69,7 +69,10 @@ async def test_delete_cancels_pending_deliveries(storage: Storage) -> None:
     event = await storage.events.store(
         NewEvent("stripe", "invoice.paid", "e1", {}, b"{}", time.time_ns() // 1000)
     )
-    [delivery] = await storage.deliveries.dispatch(event.id, [Target(sub.id, FIELDS.url)]) or []
+    created = await storage.deliveries.create(
+        [(event.id, [Target(sub.id, FIELDS.url)])], first_dispatch=True
+    )
+    [delivery] = created[event.id]
 
     await storage.subscriptions.delete(sub.id)
 
@@ -88,3 +91,38 @@ async def test_invalid_fields_write_nothing(storage: Storage) -> None:
     with pytest.raises(InvalidFieldError):
         await storage.subscriptions.create(owner_id, zero_rate)
     assert [] == await storage.db.fetch("SELECT id FROM subscriptions")
+
+
+async def test_static_headers_are_stored_sealed_with_lower_case_names(storage: Storage) -> None:
+    """A static header's value (an API key, say) is not in the database in clear; its
+    name comes back lower-case."""
+    fields = SubscriptionFields(url="https://x.io/", headers={"X-Api-Key": "k-123456"})
+
+    sub, _ = await storage.subscriptions.create(await owner(storage, "h@x.io"), fields)
+    [row] = await storage.db.fetch("SELECT headers FROM subscriptions")
+
+    assert {"x-api-key": "k-123456"} == dict(sub.fields.headers)
+    assert "k-123456" not in row["headers"]
+    assert "x-api-key" not in row["headers"]
+
+
+async def test_header_names_differing_only_in_case_are_refused(storage: Storage) -> None:
+    """``X-A`` and ``x-a`` are one header given twice: refused as ``headers``, unwritten."""
+    fields = SubscriptionFields(url="https://x.io/", headers={"X-A": "1", "x-a": "2"})
+
+    with pytest.raises(InvalidFieldError) as raised:
+        await storage.subscriptions.create(await owner(storage, "c@x.io"), fields)
+
+    assert "headers" == raised.value.field
+    assert [] == await storage.db.fetch("SELECT id FROM subscriptions")
+
+
+async def test_plain_json_headers_from_before_sealing_are_read(storage: Storage) -> None:
+    """Rows written before static headers were sealed (plain JSON, mixed case) still
+    read, with lower-case names."""
+    sub, _ = await storage.subscriptions.create(await owner(storage, "p@x.io"), FIELDS)
+    await storage.db.execute(
+        "UPDATE subscriptions SET headers = $1 WHERE id = $2", '{"X-Api-Key": "old"}', sub.id
+    )
+
+    assert {"x-api-key": "old"} == dict((await storage.subscriptions.get(sub.id)).fields.headers)

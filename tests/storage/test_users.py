@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from storage import ConflictError, InvalidFieldError, NotFoundError, Storage
 from storage.crypto import hash_api_key
+from storage.records import NewEvent, SubscriptionFields, Target
 
 
 async def test_created_key_authenticates_and_is_stored_hashed(storage: Storage) -> None:
@@ -75,3 +78,46 @@ async def test_update_and_delete(storage: Storage) -> None:
     assert await storage.users.authenticate(api_key) is None
     with pytest.raises(NotFoundError):
         await storage.users.get(user.id)
+
+
+async def test_delete_is_refused_while_the_user_owns_live_subscriptions(storage: Storage) -> None:
+    """A user with subscriptions not yet deleted cannot be deleted: a conflict saying how
+    many, and the user, its key and its subscriptions stay as they were."""
+    user, api_key = await storage.users.create("Ed", "ed@example.com", "member")
+    for _ in range(2):
+        await storage.subscriptions.create(user.id, SubscriptionFields(url="https://x.io/"))
+
+    with pytest.raises(ConflictError) as refused:
+        await storage.users.delete(user.id)
+
+    expected = "the user owns 2 subscriptions; delete or reassign them first"
+    assert expected == str(refused.value)
+    assert user == await storage.users.authenticate(api_key)
+    assert 2 == len((await storage.subscriptions.page(owner_id=user.id)).items)
+
+
+async def test_deleting_a_user_keeps_its_deleted_subscriptions_history(storage: Storage) -> None:
+    """Once its subscriptions are deleted the user can be: their deliveries stay, the
+    user is gone (not listed, no key works) and its e-mail can be used again."""
+    user, api_key = await storage.users.create("Fay", "fay@example.com", "member")
+    sub, _ = await storage.subscriptions.create(user.id, SubscriptionFields(url="https://x.io/"))
+    event = await storage.events.store(
+        NewEvent("stripe", "invoice.paid", "e1", {}, b"{}", time.time_ns() // 1000)
+    )
+    created = await storage.deliveries.create(
+        [(event.id, [Target(sub.id, sub.fields.url)])], first_dispatch=True
+    )
+    [delivery] = created[event.id]
+    await storage.subscriptions.delete(sub.id)
+
+    await storage.users.delete(user.id)
+    again, _ = await storage.users.create("Fay", "fay@example.com", "member")
+    kept = await storage.deliveries.get(delivery.id)
+
+    assert (delivery.id, sub.id, "cancelled") == (kept.id, kept.subscription_id, kept.status)
+    assert await storage.users.authenticate(api_key) is None
+    assert [again.id] == [u.id for u in (await storage.users.page()).items]
+    with pytest.raises(NotFoundError):
+        await storage.users.get(user.id)
+    with pytest.raises(NotFoundError):
+        await storage.users.delete(user.id)

@@ -50,9 +50,11 @@ Headers = Annotated[
     dict[HeaderName, HeaderValue],
     Field(
         max_length=50,
-        description="Static headers added to every delivery (protocol headers win). "
-        "Values of credential-like names are shown as `<redacted>`; sending "
-        "`<redacted>` back keeps the stored value.",
+        description="Static headers added to every delivery (protocol headers win), "
+        "stored encrypted. Names ignore case and are stored lower-case; two names that "
+        "differ only in case are refused. Values of credential-like names are shown as "
+        "`<redacted>`; sending `<redacted>` back for a name with a stored value (in any "
+        "case) keeps that value, and for a name without one is refused.",
     ),
 ]
 RateLimit = Annotated[

@@ -201,8 +201,83 @@ async def test_credential_headers_are_redacted_and_kept_on_round_trip(api: Api) 
     await api.call("PUT", path, as_="member", json={"url": URL, "headers": shown})
     stored = await api.storage.subscriptions.get(created.body["id"])
 
-    assert {"Authorization": "<redacted>", "X-Team": "billing"} == shown
-    assert {"Authorization": "Bearer s3cret", "X-Team": "billing"} == dict(stored.fields.headers)
+    assert {"authorization": "<redacted>", "x-team": "billing"} == shown
+    assert {"authorization": "Bearer s3cret", "x-team": "billing"} == dict(stored.fields.headers)
+
+
+async def test_redacted_sent_back_in_another_case_keeps_the_stored_value(api: Api) -> None:
+    """Issue 10: PATCHing the shown ``<redacted>`` under the name in another case keeps
+    the stored key, which is what the relay sends; the marker is never stored."""
+    created = await api.call(
+        "POST", "/subscriptions", as_="member", json={"url": URL, "headers": {"X-Api-Key": "k-1"}}
+    )
+    path = f"/subscriptions/{created.body['id']}"
+
+    patched = await api.call(
+        "PATCH", path, as_="member", json={"headers": {"x-api-key": "<redacted>", "X-Env": "p"}}
+    )
+    stored = await api.storage.subscriptions.get(created.body["id"])
+
+    assert (200, {"x-api-key": "<redacted>", "x-env": "p"}) == (
+        patched.status,
+        patched.body["headers"],
+    )
+    assert {"x-api-key": "k-1", "x-env": "p"} == dict(stored.fields.headers)
+
+
+async def test_redacted_without_a_stored_value_is_422_naming_the_header(api: Api) -> None:
+    """``<redacted>`` for a header that has no stored value is refused, on create and on
+    PATCH, naming ``headers.<name>``; nothing changes."""
+    created = await api.call(
+        "POST", "/subscriptions", as_="member", json={"url": URL, "headers": {"X-Api-Key": "k"}}
+    )
+    path = f"/subscriptions/{created.body['id']}"
+
+    on_create = await api.call(
+        "POST",
+        "/subscriptions",
+        as_="member",
+        json={"url": URL, "headers": {"X-Tok": "<redacted>"}},
+    )
+    on_patch = await api.call(
+        "PATCH",
+        path,
+        as_="member",
+        json={"headers": {"X-Api-Key": "k2", "Api-Token": "<redacted>"}},
+    )
+    stored = await api.storage.subscriptions.get(created.body["id"])
+
+    assert (422, PROBLEM, ["headers.X-Tok"]) == (
+        on_create.status,
+        on_create.content_type,
+        [e["field"] for e in on_create.body["errors"]],
+    )
+    assert (422, ["headers.Api-Token"]) == (
+        on_patch.status,
+        [e["field"] for e in on_patch.body["errors"]],
+    )
+    assert {"x-api-key": "k"} == dict(stored.fields.headers)
+    assert 1 == len((await api.storage.subscriptions.page()).items)
+
+
+async def test_header_names_differing_only_in_case_are_422(api: Api) -> None:
+    """Two header names that differ only in case are one header given twice: 422 naming
+    ``headers``, on create and on PUT."""
+    created = await api.call("POST", "/subscriptions", as_="member", json={"url": URL})
+    twice = {"X-Api-Key": "a", "x-api-key": "b"}
+
+    on_create = await api.call(
+        "POST", "/subscriptions", as_="member", json={"url": URL, "headers": twice}
+    )
+    on_put = await api.call(
+        "PUT",
+        f"/subscriptions/{created.body['id']}",
+        as_="member",
+        json={"url": URL, "headers": twice},
+    )
+
+    assert (422, ["headers"]) == (on_create.status, [e["field"] for e in on_create.body["errors"]])
+    assert (422, ["headers"]) == (on_put.status, [e["field"] for e in on_put.body["errors"]])
 
 
 async def test_delete_answers_204_and_cancels_pending_deliveries(api: Api) -> None:

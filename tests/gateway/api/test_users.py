@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from tests.gateway.api.conftest import Api
+from storage.records import Target
+from tests.gateway.api.conftest import Api, add_event, add_subscription
 
 PROBLEM = "application/problem+json"
 
@@ -156,3 +157,28 @@ async def test_revoking_twice_or_an_unknown_key_is_404(api: Api) -> None:
     unknown = await api.call("GET", f"/users/{user_id}/keys/key_nope", as_="member")
 
     assert (204, 404, 404) == (first.status, second.status, unknown.status)
+
+
+async def test_delete_user_owning_subscriptions_is_409_and_history_survives(api: Api) -> None:
+    """Issue 10: a user with live subscriptions is not deleted (409 saying what to do);
+    once they are deleted it is, and their deliveries stay readable."""
+    member = api.user("other")
+    subscription = await add_subscription(api.storage, member)
+    event_id = await add_event(api.storage)
+    created = await api.storage.deliveries.create(
+        [(event_id, [Target(subscription.id, subscription.fields.url)])], first_dispatch=True
+    )
+    [delivery] = created[event_id]
+
+    refused = await api.call("DELETE", f"/users/{member.id}")
+    await api.call("DELETE", f"/subscriptions/{subscription.id}", as_="other")
+    deleted = await api.call("DELETE", f"/users/{member.id}")
+    history = await api.call("GET", f"/deliveries/{delivery.id}", as_="operator")
+
+    assert (409, PROBLEM, "the user owns 1 subscription; delete or reassign them first") == (
+        refused.status,
+        refused.content_type,
+        refused.body["detail"],
+    )
+    assert 204 == deleted.status
+    assert (200, "cancelled") == (history.status, history.body["status"])
