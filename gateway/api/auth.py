@@ -1,8 +1,9 @@
 """Who is calling: ``Authorization: Bearer hg_…`` to a user, and the key's rate limit.
 
 Keys are looked up by their SHA-256 (``storage.users.authenticate``); a value that
-cannot be a key (another scheme, no ``hg_`` prefix, too long) is refused without a
-query. The caller's id is bound to the request's log context.
+cannot be a key (another scheme, no ``hg_`` prefix, too long, a character outside
+printable ASCII) is refused without a query. The caller's id is bound to the request's
+log context.
 """
 
 from __future__ import annotations
@@ -10,10 +11,10 @@ from __future__ import annotations
 import structlog
 from aiohttp import web
 
+from core.ratelimit import retry_after_header
 from gateway import keys
 from gateway.api import appkeys
 from gateway.problems import ProblemError
-from gateway.ratelimit import retry_after_header
 from storage.crypto import API_KEY_PREFIX, hash_api_key
 from storage.records import User
 
@@ -36,7 +37,7 @@ def bearer_key(request: web.Request) -> str:
 async def authenticate(request: web.Request, api_key: str) -> User:
     """The user holding ``api_key``; 401 if it is unknown or revoked."""
     user = None
-    if api_key.startswith(API_KEY_PREFIX) and len(api_key) <= MAX_KEY_LENGTH:
+    if could_be_key(api_key):
         user = await request.config_dict[keys.STORAGE].users.authenticate(api_key)
     if user is None:
         raise ProblemError(
@@ -46,6 +47,17 @@ async def authenticate(request: web.Request, api_key: str) -> User:
         )
     structlog.contextvars.bind_contextvars(user_id=user.id)
     return user
+
+
+def could_be_key(api_key: str) -> bool:
+    """Whether ``api_key`` has a key's shape: worth hashing and looking up."""
+    # Header bytes that are not UTF-8 reach us as surrogates, which cannot be hashed.
+    return (
+        api_key.startswith(API_KEY_PREFIX)
+        and len(api_key) <= MAX_KEY_LENGTH
+        and api_key.isascii()
+        and api_key.isprintable()
+    )
 
 
 def take_token(request: web.Request, api_key: str) -> None:

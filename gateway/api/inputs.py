@@ -17,9 +17,14 @@ from gateway.problems import ProblemError
 
 M = TypeVar("M", bound=BaseModel)
 Location = Literal["body", "query", "path"]
+_TIME = "must be an RFC 3339 time with a time zone, e.g. 2026-12-01T09:30:00Z"
 _MESSAGES = {
     "extra_forbidden": "is not a field of this request",
     "missing": "is required",
+    "datetime_from_date_parsing": _TIME,
+    "datetime_parsing": _TIME,
+    "datetime_type": _TIME,
+    "timezone_aware": _TIME,
 }
 
 

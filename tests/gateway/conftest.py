@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestClient
 from arq.connections import ArqRedis
 
 from core.config import Config, parse_config
 from core.queue import close_queue, connect_queue
 from gateway.app import create_app
+from gateway.protocol import GatewayRunner, ReadBounds
+from gateway.server import READ_BOUNDS, listening
 from storage import open_storage
 from tests.conftest import SECRET_KEY
 from tests.signing import SIGNERS, Case
@@ -97,3 +102,33 @@ async def make_client(aiohttp_client: Any, migrated_url: str, queue: ArqRedis) -
         return client
 
     return start
+
+
+@dataclass(frozen=True)
+class LiveGateway:
+    """A gateway served on a real socket through ``gateway.server.listening``."""
+
+    app: web.Application
+    runner: GatewayRunner
+
+    @property
+    def port(self) -> int:
+        """The port it listens on."""
+        port: int = self.runner.addresses[0][1]
+        return port
+
+
+StartGateway = Callable[..., Awaitable[LiveGateway]]
+
+
+@pytest.fixture
+async def start_gateway(migrated_url: str, queue: ArqRedis) -> AsyncIterator[StartGateway]:
+    """Start gateways (read ``bounds``, config overrides) on free ports; stopped after."""
+    async with AsyncExitStack() as stack:
+
+        async def start(bounds: ReadBounds = READ_BOUNDS, **overrides: Any) -> LiveGateway:
+            app = create_app(gateway_config(migrated_url, **overrides))
+            runner = await stack.enter_async_context(listening(app, "127.0.0.1", 0, bounds=bounds))
+            return LiveGateway(app, runner)
+
+        yield start
