@@ -8,7 +8,7 @@ import aiohttp
 from aiohttp import web
 
 from core.config import Config
-from core.queue import close_queue, connect_queue
+from core.queue import Queue
 from gateway import keys
 from gateway.api import create_api
 from gateway.dispatch import DispatchQueue
@@ -63,14 +63,17 @@ async def storage_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 async def queue_ctx(app: web.Application) -> AsyncIterator[None]:
-    """The arq connection and the batched dispatch fast path (flushed on shutdown)."""
-    queue = connect_queue(app[keys.CONFIG].redis_url)
-    dispatch = DispatchQueue(queue.enqueue_job, app[keys.METRICS].enqueue_failures.inc)
+    """The queue client (its failures counted) and the batched dispatch fast path
+    (flushed on shutdown)."""
+    queue = Queue.connect(
+        app[keys.CONFIG].redis_url, on_failure=app[keys.METRICS].enqueue_failures.inc
+    )
+    dispatch = DispatchQueue(queue)
     app[keys.QUEUE] = queue
     app[keys.DISPATCH] = dispatch
     yield
     await dispatch.close()
-    await close_queue(queue)
+    await queue.close()
 
 
 async def fetcher_ctx(app: web.Application) -> AsyncIterator[None]:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from aiohttp import web
-from arq.connections import ArqRedis
 
 from core.config import Config
+from core.queue import Queue
 from gateway.dispatch import DispatchQueue
 from gateway.fetch import Fetcher
 from gateway.metrics import GatewayMetrics
@@ -16,6 +16,6 @@ CONFIG = web.AppKey("config", Config)
 METRICS = web.AppKey("metrics", GatewayMetrics)
 SOURCES = web.AppKey("sources", dict[str, SourceRuntime])
 STORAGE = web.AppKey("storage", Storage)
-QUEUE = web.AppKey("queue", ArqRedis)
+QUEUE = web.AppKey("queue", Queue)
 DISPATCH = web.AppKey("dispatch", DispatchQueue)
 FETCHER = web.AppKey("fetcher", Fetcher)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from core.config import SourceConfig
-from gateway.ratelimit import TokenBucket
+from core.ratelimit import TokenBucket
 from policy.redaction import ALWAYS_SECRET
 from verifiers import NeedsFetch, Preset, Verifier, build_verifier, find_preset
 

@@ -1,12 +1,11 @@
-"""One delivery attempt from admission to record, and the attempts in flight.
+"""One delivery attempt, start to finish, and the attempts in flight.
 
-An attempt to a subscription passes its breaker and its limits (or is postponed:
-no attempt counted), is sent, judged by ``relay.backoff`` and recorded; then its
-consequences follow: breaker counts, a 410 or a long failure disables the
-subscription, a delivery that gave up is announced. Handlers skip the breaker and
-per-subscription limits. Nothing an attempt does raises out of it: the receiver's
-failures are outcomes, and a storage failure leaves the lease to run out so the
-sweeper tries again.
+An attempt is spawned, admitted (``relay.admission``: past its breaker and limits, or
+postponed without counting an attempt), sent (``relay.http``) or, for a handler,
+called (``relay.calls``), judged (``relay.backoff``) and recorded (``relay.recorder``);
+then its consequences follow (``relay.consequences``: breaker counts, disabling,
+announcements). Nothing an attempt does raises out of it: the receiver's failures are
+outcomes, and a storage failure leaves the lease to run out so the sweeper tries again.
 
 ``drain`` is the graceful half of shutdown: no new attempt starts, those on the wire
 get ``grace_s`` to finish, the rest are cancelled and their leases released so
@@ -17,26 +16,26 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import structlog
 
 from core.clock import SECOND_US, Clock, now_us
 from core.config import DeliveryConfig
-from policy.matching import handler_name
 from relay import backoff
-from relay.breaker import CLOSED, Breakers, Gate
-from relay.handlers import Handler
+from relay.admission import Admission
+from relay.breaker import Breakers, Gate
+from relay.calls import Calls
+from relay.consequences import Consequences
 from relay.http import Sender
-from relay.limits import Busy, Limits
+from relay.limits import Limits
 from relay.metrics import RelayMetrics
-from relay.operational import Announcer
 from relay.outbound import build_request
 from relay.recorder import Recorder
 from relay.tasks import finish_or_cancel
 from storage import Storage
-from storage.records import Delivery, ErrorKind, Event, Outcome, Subscription, error_detail
+from storage.records import Delivery, Event, Outcome, Subscription
 from verifiers.signer import StandardWebhooksSigner
 
 log = structlog.get_logger()
@@ -61,22 +60,29 @@ class Attempts:
         *,
         storage: Storage,
         sender: Sender,
-        handlers: Mapping[str, Handler],
+        calls: Calls,
         limits: Limits,
         breakers: Breakers,
         recorder: Recorder,
-        announcer: Announcer,
+        consequences: Consequences,
         metrics: RelayMetrics,
         config: DeliveryConfig,
         clock: Clock = now_us,
     ) -> None:
         self._storage = storage
+        self._admission = Admission(
+            deliveries=storage.deliveries,
+            limits=limits,
+            breakers=breakers,
+            metrics=metrics,
+            closing=self.closing,
+            clock=clock,
+        )
         self._sender = sender
-        self._handlers = handlers
-        self._limits = limits
+        self._calls = calls
         self._breakers = breakers
         self._recorder = recorder
-        self._announcer = announcer
+        self._consequences = consequences
         self._metrics = metrics
         self._config = config
         self._clock = clock
@@ -143,50 +149,25 @@ class Attempts:
         task.add_done_callback(self._cleanups.discard)
 
     async def _admit_and_send(self, work: Work, sent: asyncio.Future[None]) -> None:
-        delivery, subscription = work.delivery, work.subscription
-        if self.closing():
-            await self._storage.deliveries.release([delivery.id])
-            return
-        gate = CLOSED
-        if subscription is not None:
-            gate = await self._breakers.gate(subscription.id, self._clock())
-            if gate.state == "open" and gate.until is not None:
-                await self._postpone(delivery, gate.until)
-                return
-        admission = await self._limits.admit(
-            None if subscription is None else subscription.id,
-            None if subscription is None else subscription.fields.rate_limit_per_s,
-        )
-        if isinstance(admission, Busy):
-            await self._postpone(delivery, self._clock() + int(admission.retry_in_s * SECOND_US))
+        admitted = await self._admission.admit(work.delivery, work.subscription)
+        if admitted is None:
             return
         try:
-            if self.closing():  # the worker began to stop while this attempt waited
-                await self._storage.deliveries.release([delivery.id])
-                return
-            if (
-                subscription is not None
-                and gate.state == "closed"
-                and self._breakers.is_open(subscription.id, self._clock())
-            ):
-                await self._postpone(delivery, self._clock())
-                return
-            result = await self._send(work)
+            outcome = await self._send(work)
         finally:
-            admission.release()
+            admitted.permit.release()
         _done(sent)
-        await self._conclude(work, gate, result)
+        await self._conclude(work, admitted.gate, outcome)
 
     async def _send(self, work: Work) -> Outcome:
-        attempt = work.delivery.attempt_count + 1
         if work.subscription is None or work.signer is None:
-            return await self._call(work)
+            return await self._calls.call(work.delivery, work.event)
         request = build_request(
             url=work.subscription.fields.url,
             static_headers=work.subscription.fields.headers,
             event=work.event,
             delivery=work.delivery,
-            attempt=attempt,
+            attempt=work.delivery.attempt_count + 1,
             signer=work.signer,
             timestamp=self._clock() // SECOND_US,
         )
@@ -194,32 +175,8 @@ class Attempts:
         self._metrics.attempt_seconds.labels("http").observe(outcome.duration_ms / 1000)
         return outcome
 
-    async def _call(self, work: Work) -> Outcome:
-        name = handler_name(work.delivery.target) or ""
-        handler = self._handlers[name]
-        started_at, clock = self._clock(), time.perf_counter()
-        headers = {
-            "hookgate-handler": name,
-            "hookgate-attempt": str(work.delivery.attempt_count + 1),
-        }
-        error: BaseException | None = None
-        try:
-            async with asyncio.timeout(self._config.timeout_s):
-                await handler(work.event)
-        except TimeoutError as e:
-            error = e
-        except Exception as e:
-            error = e
-        duration_ms = (time.perf_counter() - clock) * 1000
-        self._metrics.attempt_seconds.labels("handler").observe(duration_ms / 1000)
-        if error is None:
-            return Outcome(started_at, duration_ms, headers)
-        kind: ErrorKind = "timeout" if isinstance(error, TimeoutError) else "handler_exception"
-        return Outcome(
-            started_at, duration_ms, headers, error=kind, error_detail=error_detail(error)
-        )
-
     async def _conclude(self, work: Work, gate: Gate, sent: Outcome) -> None:
+        """Judge the attempt, record it, then follow its consequences."""
         delivery, subscription = work.delivery, work.subscription
         now = self._clock()
         outcome = backoff.judge(sent, delivery.attempt_count + 1, self._config, now)
@@ -242,32 +199,14 @@ class Attempts:
             outcome=outcome.status,
             duration_ms=round(outcome.duration_ms, 2),
         )
-        if subscription is not None:
-            await self._judge_endpoint(subscription, gate, outcome, now)
-        if recorded is not None and recorded.status == "failed":
-            await self._announcer.delivery_failed(recorded, work.event, outcome, now)
-
-    async def _judge_endpoint(
-        self, subscription: Subscription, gate: Gate, outcome: Outcome, now: int
-    ) -> None:
-        if outcome.succeeded:
-            await self._breakers.succeeded(subscription.id, gate, now)
-        elif outcome.response_status == backoff.GONE:
-            await self._disable(subscription, "the endpoint answered 410 Gone", now)
-        elif outcome.error != "ssrf_blocked" and await self._breakers.failed(subscription.id, now):
-            days = self._config.disable_after_s / 86_400
-            await self._disable(
-                subscription, f"the endpoint failed without a success for {days:g} days", now
-            )
-
-    async def _disable(self, subscription: Subscription, reason: str, now: int) -> None:
-        if await self._storage.subscriptions.disable(subscription.id, reason, now):
-            log.warning("subscription_disabled", subscription_id=subscription.id, reason=reason)
-            await self._announcer.subscription_disabled(subscription, reason, now)
-
-    async def _postpone(self, delivery: Delivery, until: int) -> None:
-        await self._storage.deliveries.postpone([delivery.id], until)
-        self._metrics.deliveries.labels("postponed").inc()
+        await self._consequences.follow(
+            outcome,
+            event=work.event,
+            subscription=subscription,
+            gate=gate,
+            recorded=recorded,
+            now=now,
+        )
 
     def _count(self, outcome: Outcome) -> None:
         label = "retrying" if outcome.status == "pending" else str(outcome.status)

@@ -25,6 +25,7 @@ from dataclasses import replace
 from datetime import UTC
 from email.utils import parsedate_to_datetime
 
+from core.clock import SECOND_US
 from core.config import BackoffConfig, DeliveryConfig
 from storage.records import Outcome
 
@@ -75,10 +76,10 @@ def judge(
         return replace(outcome, status="failed", next_attempt_at=None)
     delay = retry_delay_s(attempt, config.backoff, random)
     if outcome.response_status in RETRY_AFTER_STATUSES:
-        asked = retry_after_s(_header(outcome.response_headers, "retry-after"), now_us / 1_000_000)
+        asked = retry_after_s(_header(outcome.response_headers, "retry-after"), now_us / SECOND_US)
         if asked is not None:
             delay = max(delay, min(asked, config.backoff.max_s))
-    return replace(outcome, status="pending", next_attempt_at=now_us + int(delay * 1_000_000))
+    return replace(outcome, status="pending", next_attempt_at=now_us + int(delay * SECOND_US))
 
 
 def schedule_span_s(config: DeliveryConfig) -> float:

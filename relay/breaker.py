@@ -22,11 +22,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Literal
 
+from core.clock import SECOND_US
 from core.config import DeliveryConfig
 from storage.deliveries import Deliveries
 from storage.subscriptions import Health, Subscriptions
-
-SECOND = 1_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +53,7 @@ class Breakers:
         self._subscriptions = subscriptions
         self._deliveries = deliveries
         self._config = config
-        self._probe_hold_us = int(probe_hold_s * SECOND)
+        self._probe_hold_us = int(probe_hold_s * SECOND_US)
         self._view: dict[str, Health] = {}
 
     def refresh(self, health: Mapping[str, Health]) -> None:
@@ -95,10 +94,10 @@ class Breakers:
         failed for ``disable_after`` and must be disabled."""
         health = await self._subscriptions.note_failure(subscription_id, now)
         failing_for = now - (health.failing_since or now)
-        if failing_for >= self._config.disable_after_s * SECOND:
+        if failing_for >= self._config.disable_after_s * SECOND_US:
             return True
         if health.consecutive_failures >= self._config.breaker.failures:
-            until = now + int(self._config.breaker.cooldown_s * SECOND)
+            until = now + int(self._config.breaker.cooldown_s * SECOND_US)
             await self._subscriptions.open_breaker(subscription_id, until)
             health = replace(health, breaker_open_until=until)
         self._view[subscription_id] = health

@@ -26,7 +26,7 @@ from policy.redaction import recorded_headers
 from policy.ssrf import Network, check_url
 from relay.outbound import OutboundRequest
 from relay.resolver import GuardedResolver
-from storage.deliveries import RESPONSE_BODY_LIMIT
+from storage.attempts import RESPONSE_BODY_LIMIT
 from storage.records import ErrorKind, Outcome, error_detail
 
 

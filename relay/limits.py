@@ -6,7 +6,8 @@ Deliveries wait in storage, not in memory: an attempt waits at most
 there), so a job never outlives its timeout queueing behind a slow endpoint.
 
 Limits are per worker process: ``PER_SUBSCRIPTION`` concurrent attempts and the
-subscription's ``rate_limit_per_s`` (a token bucket holding one second of tokens).
+subscription's ``rate_limit_per_s`` (a ``core.ratelimit`` token bucket holding one
+second of tokens, at least one, and starting with one: a new worker does not burst).
 With W workers an endpoint sees at most W times these figures.
 """
 
@@ -15,30 +16,12 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+
+from core.ratelimit import TokenBucket
 
 PER_SUBSCRIPTION = 16
 BUSY_RETRY_S = 1.0
-
-
-@dataclass(slots=True)
-class TokenBucket:
-    """``rate`` tokens a second, holding at most ``max(1, rate)``."""
-
-    rate: float
-    tokens: float = 1.0
-    updated: float = field(default_factory=time.monotonic)
-
-    def reserve(self, now: float, max_wait_s: float) -> float | None:
-        """Take a token: seconds to wait for it, or None (nothing taken) if over ``max_wait_s``."""
-        capacity = max(1.0, self.rate)
-        self.tokens = min(capacity, self.tokens + (now - self.updated) * self.rate)
-        self.updated = now
-        wait = 0.0 if self.tokens >= 1 else (1 - self.tokens) / self.rate
-        if wait > max_wait_s:
-            return None
-        self.tokens -= 1
-        return wait
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +92,7 @@ class Limits:
                 permit.hold(semaphore)
             if subscription_id is not None and rate_per_s is not None:
                 wait = self._bucket(subscription_id, rate_per_s).reserve(
-                    self._clock(), max(0.0, deadline - self._clock())
+                    max(0.0, deadline - self._clock())
                 )
                 if wait is None:
                     permit.release()
@@ -132,7 +115,8 @@ class Limits:
     def _bucket(self, subscription_id: str, rate_per_s: float) -> TokenBucket:
         bucket = self._buckets.get(subscription_id)
         if bucket is None or bucket.rate != rate_per_s:
-            bucket = self._buckets[subscription_id] = TokenBucket(rate_per_s, updated=self._clock())
+            bucket = TokenBucket(rate_per_s, max(1.0, rate_per_s), self._clock, tokens=1.0)
+            self._buckets[subscription_id] = bucket
         return bucket
 
 

@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 
 import orjson
 
+from core.clock import SECOND_US
 from core.config import OPERATIONAL_SOURCE, HandlerConfig
 from policy.matching import type_matches
 from storage.events import Events
@@ -29,7 +30,9 @@ from storage.records import Delivery, Event, NewEvent, Outcome, Subscription
 
 SUBSCRIPTION_DISABLED = "subscription.disabled"
 DELIVERY_FAILED = "delivery.failed"
-DispatchSoon = Callable[[list[str]], Awaitable[None]]
+# Enqueue a dispatch job, best effort (``core.queue.Queue.dispatch_events``): if Redis
+# cannot take it, the sweeper dispatches the stored event a little later.
+DispatchSoon = Callable[[list[str]], Awaitable[object]]
 
 
 class Announcer:
@@ -81,7 +84,7 @@ class Announcer:
             for h in self._handlers
         ):
             return
-        occurred_at = datetime.fromtimestamp(now / 1_000_000, UTC)
+        occurred_at = datetime.fromtimestamp(now / SECOND_US, UTC)
         body = {"type": kind, "occurred_at": occurred_at.isoformat().replace("+00:00", "Z")}
         stored = await self._events.store(
             NewEvent(

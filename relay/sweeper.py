@@ -28,11 +28,12 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections.abc import Awaitable
-from typing import Literal, Protocol
+from typing import Protocol
 
 import structlog
 
-from core.clock import now_us
+from core.clock import SECOND_US, Clock, now_us
+from core.queue import Enqueued
 from relay.dispatcher import Dispatcher
 from relay.limits import Limits
 from relay.metrics import RelayMetrics
@@ -48,13 +49,10 @@ BUSY_QUEUE_JOBS = 20
 STALE_AFTER_S = 300.0
 
 
-Enqueued = Literal["enqueued", "waiting", "failed"]
+class EventQueue(Protocol):
+    """What the sweeper needs of the queue client (``core.queue.Queue``)."""
 
-
-class Queue(Protocol):
-    """What the sweeper needs of the arq queue."""
-
-    async def dispatch(self, event_ids: list[str], job_id: str | None = None) -> Enqueued:
+    async def dispatch_events(self, event_ids: list[str], job_id: str | None = None) -> Enqueued:
         """Enqueue ``event_ids`` as one dispatch job (``waiting``: already queued)."""
         ...
 
@@ -74,7 +72,8 @@ class Sweeper:
         limits: Limits,
         metrics: RelayMetrics,
         timing: Timing,
-        queue: Queue,
+        queue: EventQueue,
+        clock: Clock = now_us,
     ) -> None:
         self._storage = storage
         self._dispatcher = dispatcher
@@ -82,6 +81,7 @@ class Sweeper:
         self._metrics = metrics
         self._timing = timing
         self._queue = queue
+        self._clock = clock
         self._background: set[asyncio.Task[None]] = set()
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -116,13 +116,13 @@ class Sweeper:
         busy = depth is not None and depth >= BUSY_QUEUE_JOBS
         age_s = STALE_AFTER_S if busy else self._timing.redispatch_after_s
         event_ids = await self._storage.events.undispatched(
-            now_us() - int(age_s * 1_000_000), EVENT_BATCH
+            self._clock() - int(age_s * SECOND_US), EVENT_BATCH
         )
         redriven = 0
         for start in range(0, len(event_ids), JOB_EVENTS):
             chunk = event_ids[start : start + JOB_EVENTS]
             job_id = "redispatch:" + hashlib.sha256(",".join(chunk).encode()).hexdigest()[:32]
-            enqueued = await self._queue.dispatch(chunk, job_id)
+            enqueued = await self._queue.dispatch_events(chunk, job_id)
             if enqueued == "failed":
                 self._start(self._dispatcher.dispatch(chunk))
             if enqueued != "waiting":

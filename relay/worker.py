@@ -46,13 +46,13 @@ import socket
 import structlog
 from arq.connections import ArqRedis
 from arq.worker import Worker, func
-from redis.exceptions import RedisError
 
 from core.config import Config
 from core.queue import (
     DELIVER,
     DISPATCH_EVENTS,
     QUEUE_NAME,
+    REDIS_TROUBLE,
     close_queue,
     connect_queue,
     deserialize,
@@ -177,7 +177,7 @@ async def close_worker(worker: Worker, redis: ArqRedis) -> None:
         await relay.attempts.settle(JOBS_SETTLE_S)
     try:
         await redis.delete(worker.health_check_key)
-    except (RedisError, OSError) as e:
+    except REDIS_TROUBLE as e:
         log.warning("arq_close_failed", error=type(e).__name__)
     await close_queue(redis)
 

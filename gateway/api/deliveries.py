@@ -10,7 +10,6 @@ from __future__ import annotations
 import structlog
 
 from gateway.api.access import owner_scope
-from gateway.api.jobs import enqueue_deliver
 from gateway.api.operations import Call, Reply, Routes, page_json
 from gateway.api.schemas.deliveries import (
     DeliveryDetail,
@@ -47,7 +46,7 @@ async def list_deliveries(call: Call) -> Reply:
 async def get_delivery(call: Call) -> Reply:
     """A delivery with every attempt, first to last."""
     delivery = await call.storage.deliveries.get(call.path("id"), owner_scope(call.user))
-    attempts = await call.storage.deliveries.attempts(delivery.id)
+    attempts = await call.storage.attempts.for_delivery(delivery.id)
     return Reply(200, DeliveryDetail.with_attempts(delivery, attempts))
 
 
@@ -58,7 +57,7 @@ async def retry_delivery(call: Call) -> Reply:
     if delivery.subscription_id is not None:
         await _require_live(call, delivery.subscription_id)
     delivery = await call.storage.deliveries.retry(delivery.id)
-    await enqueue_deliver(call.queue, [delivery.id])
+    await call.queue.deliver([delivery.id])
     log.info("delivery_retried", delivery_id=delivery.id)
     return Reply(202, DeliveryOut.of(delivery))
 

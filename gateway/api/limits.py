@@ -1,4 +1,4 @@
-"""Per-API-key rate limiting: a token bucket (``gateway.ratelimit``) per key.
+"""Per-API-key rate limiting: a token bucket (``core.ratelimit``) per key.
 
 Buckets are keyed by the key's hash (the key itself is not kept in memory) and only
 authenticated keys get one; past ``max_keys`` the least recently used are forgotten,
@@ -12,7 +12,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from gateway.ratelimit import TokenBucket
+from core.ratelimit import TokenBucket
 
 
 @dataclass(frozen=True)

@@ -22,10 +22,10 @@ from typing import Any, TypeVar
 import orjson
 import structlog
 from aiohttp import web
-from arq.connections import ArqRedis
 from pydantic import BaseModel
 
 from core.config import Config
+from core.queue import Queue
 from gateway import keys
 from gateway.api.access import require_role
 from gateway.api.auth import authenticate, bearer_key, take_token
@@ -70,8 +70,8 @@ class Call:
         return self.request.config_dict[keys.STORAGE]
 
     @property
-    def queue(self) -> ArqRedis:
-        """The arq queue the relay works from."""
+    def queue(self) -> Queue:
+        """The queue client: hands work to the relay."""
         return self.request.config_dict[keys.QUEUE]
 
     @property

@@ -43,7 +43,7 @@ async def ops_harness(storage: Storage, storage_url: str) -> AsyncIterator[Harne
 async def attempts_of(harness: Harness, subscription_id: str) -> list[Attempt]:
     """The attempts of the subscription's only delivery."""
     [delivery] = [d for d in await harness.deliveries() if d.subscription_id == subscription_id]
-    return await harness.storage.deliveries.attempts(delivery.id)
+    return await harness.storage.attempts.for_delivery(delivery.id)
 
 
 async def test_500_is_retried_on_schedule_until_success(
@@ -210,7 +210,7 @@ async def test_handler_exception_is_a_failed_attempt(storage: Storage, storage_u
         await harness.enqueue([await harness.event()])
         await harness.drive(harness.finished)
         [delivery] = await harness.deliveries()
-        attempts = await harness.storage.deliveries.attempts(delivery.id)
+        attempts = await harness.storage.attempts.for_delivery(delivery.id)
 
     assert ("handler:flaky", "succeeded") == (delivery.target, delivery.status)
     assert ["handler_exception", None] == [a.error for a in attempts]
@@ -238,4 +238,6 @@ async def test_deliver_job_attempts_a_retried_delivery_once(
         after = await harness.storage.deliveries.get(delivery.id)
 
     assert ("succeeded", 2) == (after.status, after.attempt_count)
-    assert [500, 200] == [a.response_status for a in await storage.deliveries.attempts(delivery.id)]
+    assert [500, 200] == [
+        a.response_status for a in await storage.attempts.for_delivery(delivery.id)
+    ]
