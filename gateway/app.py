@@ -56,7 +56,11 @@ def create_app(
 async def storage_ctx(app: web.Application) -> AsyncIterator[None]:
     """Storage for the app's lifetime; the schema must be current."""
     config = app[keys.CONFIG]
-    async with open_storage(config.storage_url, config.security.secret_key) as storage:
+    async with open_storage(
+        config.storage_url,
+        config.security.secret_key,
+        previous_secret_keys=config.security.previous_secret_keys,
+    ) as storage:
         await storage.check_schema()
         app[keys.STORAGE] = storage
         yield

@@ -14,16 +14,20 @@ import orjson
 import structlog
 from aiohttp import web
 
+from core.clock import now_us
+from core.ratelimit import retry_after_header
 from gateway import keys
 from gateway.problems import ProblemError
-from gateway.ratelimit import retry_after_header
 from gateway.sources import SourceRuntime
+from policy.redaction import REDACTED
 from storage.fields import MAX_LENGTHS
 from storage.records import NewEvent, StoredEvent
 from verifiers import NeedsFetch, Request, VerificationError, Verified
 
 log = structlog.get_logger()
 UNKNOWN_TYPE = "unknown"
+# Name and value bytes of every header, the stored events' own bound on their headers.
+MAX_HEADER_BYTES = MAX_LENGTHS["headers"]
 
 
 async def ingest(request: web.Request) -> web.StreamResponse:
@@ -45,6 +49,7 @@ async def ingest(request: web.Request) -> web.StreamResponse:
 
 
 async def _ingest(request: web.Request, source: SourceRuntime) -> tuple[web.StreamResponse, str]:
+    _check_headers(request)
     _check_rate(source)
     body = await request.read()  # bounded by client_max_size = server.max_body_bytes → 413
     candidate = await _candidate(request, source, body)
@@ -58,9 +63,21 @@ async def _ingest(request: web.Request, source: SourceRuntime) -> tuple[web.Stre
         return await _handshake(request, verified), "handshake"
     stored = await request.app[keys.STORAGE].events.store(_new_event(source, candidate, verified))
     if stored.duplicate:
-        return _json(200, stored), "duplicate"
+        return _answer(source, stored, 200), "duplicate"
     request.app[keys.DISPATCH].push(stored.id)
-    return _accepted(source, stored), "accepted"
+    return _answer(source, stored, source.preset.accepted_status), "accepted"
+
+
+def _check_headers(request: web.Request) -> None:
+    """Refuse, before verifying, headers that could never be stored (a 4xx: no retries).
+
+    Value bytes that are not UTF-8 are no reason: ``_new_event`` stores them as Latin-1.
+    """
+    size = sum(len(name) + len(value) for name, value in request.raw_headers)
+    if size > MAX_HEADER_BYTES:
+        raise ProblemError(
+            431, f"the headers add up to {size} bytes; at most {MAX_HEADER_BYTES} are accepted"
+        )
 
 
 def _check_rate(source: SourceRuntime) -> None:
@@ -108,32 +125,64 @@ async def _handshake(request: web.Request, verified: Verified) -> web.Response:
 
 
 def _new_event(source: SourceRuntime, candidate: Request, verified: Verified) -> NewEvent:
-    """The event to store, with the documented fallbacks for id and type."""
+    """The event to store, with the documented fallbacks for id and type.
+
+    A verified event is always storable: a provider id that storage cannot hold as is
+    (over 255 characters, a NUL, bytes that are not UTF-8) becomes ``sha256:`` and the
+    hex digest of its bytes; NULs and undecodable bytes in the type become U+FFFD; a
+    header value whose bytes are not UTF-8 is kept decoded as ISO-8859-1, its name
+    listed in ``latin1_headers`` (see ``storage.events``).
+    """
     provider_id = verified.event_id or "sha256:" + hashlib.sha256(candidate.body).hexdigest()
-    if len(provider_id) > MAX_LENGTHS["provider_event_id"]:
-        provider_id = "sha256:" + hashlib.sha256(provider_id.encode("utf-8", "replace")).hexdigest()
-    event_type = (verified.event_type or UNKNOWN_TYPE)[: MAX_LENGTHS["type"]]
-    headers = {
-        name: "[redacted]" if name in source.secret_headers else value
-        for name, value in candidate.headers.items()
-    }
+    if len(provider_id) > MAX_LENGTHS["provider_event_id"] or not _storable(provider_id):
+        provider_id = "sha256:" + hashlib.sha256(_raw(provider_id)).hexdigest()
+    event_type = _raw(verified.event_type or UNKNOWN_TYPE).decode("utf-8", "replace")
+    event_type = event_type.replace("\x00", "\ufffd")[: MAX_LENGTHS["type"]]
+    headers: dict[str, str] = {}
+    latin1: list[str] = []
+    for name, value in candidate.headers.items():
+        if name in source.secret_headers:
+            headers[name] = REDACTED
+        elif _storable(value):
+            headers[name] = value
+        else:
+            headers[name] = _raw(value).decode("latin-1")
+            latin1.append(name)
     return NewEvent(
         source=source.config.name,
         type=event_type,
         provider_event_id=provider_id,
         headers=headers,
         body=candidate.body,
-        received_at=time.time_ns() // 1000,
+        received_at=now_us(),
+        latin1_headers=tuple(latin1),
     )
 
 
-def _json(status: int, stored: StoredEvent) -> web.Response:
+def _storable(text: str) -> bool:
+    """Whether ``text`` is valid Unicode without NUL, as both databases store text."""
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _raw(text: str) -> bytes:
+    """The bytes ``text`` was decoded from: aiohttp turns undecodable header bytes into
+    surrogate escapes; a lone surrogate from elsewhere (JSON's ``\\ud800``) is kept as is."""
+    try:
+        return text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogatepass")
+
+
+def _answer(source: SourceRuntime, stored: StoredEvent, status: int) -> web.Response:
+    """``{"id", "duplicate"}`` with ``status``, or an empty 204 for a provider that
+    treats anything but 204 as a failure (Discord), a duplicate included."""
+    if source.preset.accepted_status == 204:
+        return web.Response(status=204)
     body = orjson.dumps({"id": stored.id, "duplicate": stored.duplicate})
     return web.Response(status=status, body=body, content_type="application/json")
-
-
-def _accepted(source: SourceRuntime, stored: StoredEvent) -> web.Response:
-    status = source.preset.accepted_status
-    if status == 204:
-        return web.Response(status=204)
-    return _json(status, stored)

@@ -36,7 +36,7 @@ class GatewayMetrics:
         )
         self.enqueue_failures = Counter(
             "hookgate_enqueue_failures",
-            "Dispatch jobs that could not be enqueued (the sweeper re-drives their events).",
+            "Jobs that could not be enqueued (the sweeper re-drives their work).",
             registry=self.registry,
         )
 

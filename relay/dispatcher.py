@@ -1,23 +1,27 @@
 """From ids to attempts: what the two jobs and the sweeper hand to ``Attempts``.
 
-``dispatch(event_ids)`` creates each event's deliveries once (``dispatch_many``: the
-``dispatched_at`` claim makes a re-run, a duplicate job or a sweeper re-drive a no-op)
-leased to this worker, and attempts them at once, concurrently — one job carries a
-whole batch of events, which is how deliveries outrun arq's per-job ceiling. The jobs
-running at the same time share one transaction (group commit, as the gateway's
-inserts and the attempts' records do): on SQLite the single writer, not the network,
-is what an event costs most.
+``dispatch(event_ids)`` creates each event's deliveries once (``Deliveries.create``
+with ``first_dispatch``: the ``dispatched_at`` claim makes a re-run, a duplicate job
+or a sweeper re-drive a no-op) leased to this worker, and attempts them at once,
+concurrently — one job carries a whole batch of events, which is how deliveries
+outrun arq's per-job ceiling. The jobs running at the same time share one
+transaction (group commit, as the gateway's inserts and the attempts' records do):
+on SQLite the single writer, not the network, is what an event costs most.
 
 ``attempt(deliveries)`` attempts deliveries this worker has leased (the sweeper's
-claims, or ``deliver`` job ids it claimed): it loads their events, and the enabled
-subscriptions with their breaker state, once per batch (signers are cached briefly,
-see ``relay.signing``), cancels those whose target is gone, and runs the rest.
+claims, or ``deliver`` job ids it claimed): it loads their events in one query,
+cancels those whose target is gone, and runs the rest (signers are cached briefly,
+see ``relay.signing``).
+
+Both match against the enabled subscriptions as this worker last read them: the list
+is re-read only when ``subscriptions.revision()`` moved (``SubscriptionCache``), while
+the breaker state of the subscriptions in a batch is read fresh for every batch.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 
 import structlog
 
@@ -28,14 +32,45 @@ from relay.attempts import Attempts, Work
 from relay.breaker import Breakers
 from relay.metrics import RelayMetrics
 from relay.signing import Signers
-from storage import NotFoundError, Storage
+from storage import Storage
+from storage.deliveries import Plan
 from storage.group_commit import GroupCommitter
-from storage.records import Delivery, Event, Subscription, Target
+from storage.records import Delivery, Event, Subscription
+from storage.subscriptions import Subscriptions
 
 log = structlog.get_logger()
 SIGNER_RETRY_S = 60
 DISPATCH_BATCH = 500
-Plan = tuple[str, Sequence[Target]]
+
+
+class SubscriptionCache:
+    """The enabled subscriptions, re-read only when their revision moved."""
+
+    def __init__(self, subscriptions: Subscriptions) -> None:
+        self._subscriptions = subscriptions
+        self._revision: int | None = None
+        self._enabled: dict[str, Subscription] = {}
+        self._lock = asyncio.Lock()
+
+    async def enabled(self) -> dict[str, Subscription]:
+        """Enabled subscriptions by id, at least as new as every change committed
+        before this call."""
+        # The revision is read *before* the list. A change committed before this call
+        # has bumped the revision already (same transaction), so it is either in the
+        # cached list (read after that bump) or makes the revision differ and the list
+        # be read again, after the bump. Reading the list first instead could pair a
+        # list older than a change with the revision that names it, and the change
+        # would stay unseen until the next one. Hence an event received after a
+        # subscription was created always reaches it: its dispatch job runs after both.
+        revision = await self._subscriptions.revision()
+        if revision == self._revision:
+            return self._enabled
+        async with self._lock:
+            if revision != self._revision:  # another job may have just read it
+                found = await self._subscriptions.enabled()
+                self._enabled = {sub.id: sub for sub in found}
+                self._revision = revision
+            return self._enabled
 
 
 class Dispatcher:
@@ -57,6 +92,7 @@ class Dispatcher:
         self._attempts = attempts
         self._breakers = breakers
         self._signers = Signers(storage.subscriptions)
+        self._cache = SubscriptionCache(storage.subscriptions)
         self._committer: GroupCommitter[Plan, list[Delivery] | None] = GroupCommitter(
             self._dispatch_batch, DISPATCH_BATCH
         )
@@ -68,17 +104,17 @@ class Dispatcher:
         # Both reads at once: on SQLite they queue on the reader thread back to back
         # instead of waiting for the event loop in between.
         events, subscriptions = await asyncio.gather(
-            self._events(set(event_ids)), self._subscriptions()
+            self._events(set(event_ids)), self._cache.enabled()
         )
         if not events:
             return 0
-        created = await asyncio.gather(
-            *(
-                self._committer.submit(
-                    (event.id, targets_for(event, subscriptions.values(), self._handlers))
-                )
-                for event in events.values()
-            )
+        plans = [
+            (event.id, targets_for(event, subscriptions.values(), self._handlers))
+            for event in events.values()
+        ]
+        created, _ = await asyncio.gather(
+            asyncio.gather(*(self._committer.submit(plan) for plan in plans)),
+            self._refresh_breakers(t.subscription_id for _, targets in plans for t in targets),
         )
         deliveries = [delivery for batch in created if batch is not None for delivery in batch]
         await self._run(deliveries, events, subscriptions)
@@ -87,7 +123,9 @@ class Dispatcher:
     async def _dispatch_batch(self, plans: Sequence[Plan]) -> list[list[Delivery] | None]:
         """One transaction for the plans of every job dispatching meanwhile; an event
         planned twice (two jobs carrying it) gets its deliveries only the first time."""
-        created = await self._storage.deliveries.dispatch_many(plans, lease_s=self._lease_s)
+        created = await self._storage.deliveries.create(
+            plans, first_dispatch=True, lease_s=self._lease_s
+        )
         return [created.pop(event_id, None) for event_id, _ in plans]
 
     async def close(self) -> None:
@@ -104,8 +142,10 @@ class Dispatcher:
         """Attempt deliveries this worker holds the lease of."""
         if not deliveries:
             return
-        events, subscriptions = await asyncio.gather(
-            self._events({delivery.event_id for delivery in deliveries}), self._subscriptions()
+        events, subscriptions, _ = await asyncio.gather(
+            self._events({delivery.event_id for delivery in deliveries}),
+            self._cache.enabled(),
+            self._refresh_breakers(delivery.subscription_id for delivery in deliveries),
         )
         await self._run(deliveries, events, subscriptions)
 
@@ -149,18 +189,11 @@ class Dispatcher:
             log.error("no_signing_secret", deliveries=len(unsigned))
             await self._storage.deliveries.postpone(unsigned, now_us() + SIGNER_RETRY_S * 1_000_000)
 
-    async def _subscriptions(self) -> dict[str, Subscription]:
-        """Enabled subscriptions by id; their health goes to the breakers."""
-        found = await self._storage.subscriptions.enabled_with_health()
-        self._breakers.refresh({sub.id: health for sub, health in found})
-        return {sub.id: sub for sub, _ in found}
+    async def _refresh_breakers(self, subscription_ids: Iterable[str | None]) -> None:
+        """Hand the breakers the current health of the subscriptions about to be attempted."""
+        wanted = sorted({sub_id for sub_id in subscription_ids if sub_id is not None})
+        if wanted:
+            self._breakers.refresh(await self._storage.subscriptions.health(wanted))
 
     async def _events(self, event_ids: Collection[str]) -> dict[str, Event]:
-        found = await asyncio.gather(*(self._event(event_id) for event_id in event_ids))
-        return {event.id: event for event in found if event is not None}
-
-    async def _event(self, event_id: str) -> Event | None:
-        try:
-            return await self._storage.events.get(event_id)
-        except NotFoundError:
-            return None
+        return {event.id: event for event in await self._storage.events.get_many(event_ids)}

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from storage.deliveries import Deliveries
+from storage.attempts import Attempts
 from storage.group_commit import GroupCommitter
 from storage.records import Delivery, Outcome
 from storage.subscriptions import Subscriptions
@@ -24,9 +24,9 @@ class Recorder:
     """Records outcomes in batches."""
 
     def __init__(
-        self, deliveries: Deliveries, subscriptions: Subscriptions, max_batch: int = 256
+        self, attempts: Attempts, subscriptions: Subscriptions, max_batch: int = 256
     ) -> None:
-        self._deliveries = deliveries
+        self._attempts = attempts
         self._subscriptions = subscriptions
         self._committer: GroupCommitter[Item, Delivery | None] = GroupCommitter(
             self._commit, max_batch
@@ -40,7 +40,7 @@ class Recorder:
         return await self._committer.submit((delivery_id, outcome, healthy))
 
     async def _commit(self, items: Sequence[Item]) -> list[Delivery | None]:
-        recorded = await self._deliveries.record_many([(d, outcome) for d, outcome, _ in items])
+        recorded = await self._attempts.record([(d, outcome) for d, outcome, _ in items])
         healthy = {sub for _, _, sub in items if sub is not None}
         if healthy:
             await self._subscriptions.note_successes(sorted(healthy))

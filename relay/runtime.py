@@ -141,6 +141,9 @@ async def _storage(config: Config, shared: Storage | None) -> AsyncIterator[Stor
         yield shared
         return
     async with open_storage(
-        config.storage_url, config.security.secret_key, pool_size=STORAGE_POOL
+        config.storage_url,
+        config.security.secret_key,
+        previous_secret_keys=config.security.previous_secret_keys,
+        pool_size=STORAGE_POOL,
     ) as storage:
         yield storage

@@ -1,21 +1,21 @@
-"""The ``deliveries`` and ``attempts`` tables: the relay's source of truth.
+"""The ``deliveries`` table: the relay's source of truth.
 
 A delivery is ``pending`` until an attempt succeeds (``succeeded``) or the relay
 gives up (``failed``) or its target goes away (``cancelled``). A worker *claims* due
 deliveries by setting a lease; if it dies, the lease runs out and the sweeper claims
-them again — at least once, never lost.
+them again — at least once, never lost. Each try is an attempt (``storage.attempts``,
+which moves the delivery to its outcome with ``apply_outcomes``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 
-import orjson
-
-from core.clock import now_us
+from core.clock import Clock, now_us
 from core.ids import new_id
 from storage.database import Connection, Database, Row
 from storage.errors import NotFoundError
+from storage.events import claim_dispatch
 from storage.fields import bounded
 from storage.query import (
     Where,
@@ -25,13 +25,13 @@ from storage.query import (
     fetch_page,
     to_page,
 )
-from storage.records import Attempt, Delivery, Outcome, Page, Target
+from storage.records import Delivery, Outcome, Page, Target
 
 _COLUMNS = (
     "id, event_id, subscription_id, target, status, attempt_count, next_attempt_at, "
     "last_status_code, created_at, updated_at"
 )
-RESPONSE_BODY_LIMIT = 4096
+Plan = tuple[str, Sequence[Target]]
 
 
 def _delivery(row: Row) -> Delivery:
@@ -49,94 +49,40 @@ def _delivery(row: Row) -> Delivery:
     )
 
 
-def _attempt(row: Row) -> Attempt:
-    response_headers = row["response_headers"]
-    body = row["response_body"]
-    return Attempt(
-        id=row["id"],
-        delivery_id=row["delivery_id"],
-        number=row["number"],
-        started_at=row["started_at"],
-        duration_ms=row["duration_ms"],
-        request_headers=orjson.loads(row["request_headers"]),
-        response_status=row["response_status"],
-        response_headers=None if response_headers is None else orjson.loads(response_headers),
-        response_body=None if body is None else bytes(body),
-        error=row["error"],
-        error_detail=row["error_detail"],
-    )
-
-
 class Deliveries:
-    """Creating, claiming and recording deliveries."""
+    """Creating, claiming and moving deliveries."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, clock: Clock = now_us) -> None:
         self._db = db
-
-    async def dispatch(
-        self, event_id: str, targets: Sequence[Target], *, lease_s: float | None = None
-    ) -> list[Delivery] | None:
-        """Create the event's deliveries, once: None if it was already dispatched.
-
-        With ``lease_s`` the new deliveries are leased to the caller, which is about to
-        attempt them, so the sweeper does not claim them meanwhile.
-        """
-        now = now_us()
-        async with self._db.transaction() as tx:
-            claimed = await tx.execute(
-                "UPDATE events SET dispatched_at = $1 WHERE id = $2 AND dispatched_at IS NULL",
-                now,
-                event_id,
-            )
-            if not claimed:
-                return None
-            return await self._insert(tx, event_id, targets, now, lease_s)
+        self._clock = clock
 
     async def create(
-        self, event_id: str, targets: Sequence[Target], *, lease_s: float | None = None
-    ) -> list[Delivery]:
-        """Fresh deliveries of an already dispatched event (a replay), due now."""
-        async with self._db.transaction() as tx:
-            return await self._insert(tx, event_id, targets, now_us(), lease_s)
-
-    async def dispatch_many(
-        self, plans: Sequence[tuple[str, Sequence[Target]]], *, lease_s: float | None = None
+        self, plans: Sequence[Plan], *, first_dispatch: bool, lease_s: float | None = None
     ) -> dict[str, list[Delivery]]:
-        """``dispatch`` for several events in one transaction (one commit for a batch).
+        """Create the deliveries of each ``(event_id, targets)`` plan, in one transaction.
 
-        The answer maps each event dispatched by this call to its deliveries; events
-        already dispatched, or unknown, are left out.
+        ``first_dispatch`` (the relay fanning out a new event): only events not yet
+        dispatched get deliveries, so a re-run, a duplicate job or a sweeper re-drive is
+        a no-op; the answer leaves out the others (and unknown events). Otherwise (a
+        replay, a test event) every plan's deliveries are created. Either way each event
+        is marked dispatched if it was not, so the sweeper never fans it out again.
+
+        The deliveries are due now; with ``lease_s`` they are leased to the caller, which
+        is about to attempt them, so the sweeper does not claim them meanwhile. An event
+        planned twice gets the targets of its last plan.
         """
         targets = dict(plans)
         if not targets:
             return {}
-        now = now_us()
-        where = Where()
-        placeholders = _placeholders(where, targets)
+        now = self._clock()
         async with self._db.transaction() as tx:
-            claimed = await tx.fetch(
-                f"UPDATE events SET dispatched_at = {where.param(now)} "
-                f"WHERE id IN ({placeholders}) AND dispatched_at IS NULL RETURNING id",
-                *where.args,
-            )
+            claimed = await claim_dispatch(tx, targets, now)
+            chosen = sorted(claimed) if first_dispatch else list(targets)
             created = {
-                row["id"]: _new_deliveries(row["id"], targets[row["id"]], now)
-                for row in sorted(claimed, key=lambda row: str(row["id"]))
+                event_id: _new_deliveries(event_id, targets[event_id], now) for event_id in chosen
             }
             await self._insert_rows(tx, [d for batch in created.values() for d in batch], lease_s)
             return created
-
-    async def _insert(
-        self,
-        tx: Connection,
-        event_id: str,
-        targets: Sequence[Target],
-        now: int,
-        lease_s: float | None,
-    ) -> list[Delivery]:
-        deliveries = _new_deliveries(event_id, targets, now)
-        await self._insert_rows(tx, deliveries, lease_s)
-        return deliveries
 
     @staticmethod
     async def _insert_rows(
@@ -245,7 +191,7 @@ class Deliveries:
         Two workers never get the same row: PostgreSQL skips rows another
         transaction has locked; SQLite has one writer at a time.
         """
-        at = now_us() if now is None else now
+        at = self._clock() if now is None else now
         rows = await self._claim(at, at + int(lease_s * 1_000_000), limit)
         return [_delivery(row) for row in rows]
 
@@ -263,81 +209,6 @@ class Deliveries:
                 at,
             )
 
-    async def record(self, delivery_id: str, outcome: Outcome) -> Delivery:
-        """Store one attempt and move the delivery to ``outcome.status``, releasing its lease."""
-        async with self._db.transaction() as tx:
-            row = await tx.fetchrow(
-                "UPDATE deliveries SET attempt_count = attempt_count + 1, status = $1, "
-                "next_attempt_at = $2, lease_until = NULL, last_status_code = $3, updated_at = $4 "
-                f"WHERE id = $5 RETURNING {_COLUMNS}",
-                outcome.status,
-                outcome.next_attempt_at,
-                outcome.response_status,
-                now_us(),
-                delivery_id,
-            )
-            if row is None:
-                raise NotFoundError(f"no delivery {delivery_id}")
-            await tx.execute(
-                _INSERT_ATTEMPT, *_attempt_values(delivery_id, row["attempt_count"], outcome)
-            )
-        return _delivery(row)
-
-    async def record_many(self, outcomes: Sequence[tuple[str, Outcome]]) -> list[Delivery | None]:
-        """Store several attempts in one transaction (the relay group-commits them).
-
-        Each attempt is stored and counted. Unlike ``record``, only a delivery still
-        ``pending`` takes ``outcome.status``: one cancelled meanwhile, or finished by
-        another attempt after its lease ran out, keeps its status. The answer is
-        aligned with ``outcomes``; None where the delivery does not exist.
-
-        However many attempts, it costs four round trips: the deliveries are updated by
-        one ``UPDATE … FROM`` over the batch and the attempts inserted by one
-        ``executemany`` (a delivery twice in a batch is updated in a second round).
-        """
-        now = now_us()
-        updated: list[Delivery | None] = [None] * len(outcomes)
-        attempts: list[tuple[object, ...]] = []
-        async with self._db.transaction() as tx:
-            for round_ in _rounds(outcomes):
-                rows = await self._update_batch(tx, [outcomes[i] for i in round_], now)
-                for index in round_:
-                    delivery_id, outcome = outcomes[index]
-                    row = rows.get(delivery_id)
-                    if row is not None:
-                        updated[index] = _delivery(row)
-                        attempts.append(_attempt_values(delivery_id, row["attempt_count"], outcome))
-            if attempts:
-                await tx.executemany(_INSERT_ATTEMPT, attempts)
-        return updated
-
-    @staticmethod
-    async def _update_batch(
-        tx: Connection, outcomes: Sequence[tuple[str, Outcome]], now: int
-    ) -> dict[str, Row]:
-        """One statement moving each delivery (distinct ids) to its outcome."""
-        where = Where()
-        batch = " UNION ALL ".join(
-            f"SELECT CAST({where.param(delivery_id)} AS TEXT) AS id, "
-            f"CAST({where.param(outcome.status)} AS TEXT) AS status, "
-            f"CAST({where.param(outcome.next_attempt_at)} AS BIGINT) AS next_at, "
-            f"CAST({where.param(outcome.response_status)} AS INTEGER) AS code"
-            for delivery_id, outcome in outcomes
-        )
-        rows = await tx.fetch(
-            "UPDATE deliveries SET attempt_count = deliveries.attempt_count + 1, "
-            "status = CASE WHEN deliveries.status = 'pending' THEN v.status "
-            "ELSE deliveries.status END, "
-            "next_attempt_at = CASE WHEN deliveries.status = 'pending' THEN v.next_at "
-            "ELSE deliveries.next_attempt_at END, lease_until = NULL, "
-            "last_status_code = CASE WHEN deliveries.status = 'pending' THEN v.code "
-            f"ELSE deliveries.last_status_code END, updated_at = {where.param(now)} "
-            f"FROM ({batch}) AS v WHERE deliveries.id = v.id "
-            f"RETURNING {_prefixed('deliveries')}",
-            *where.args,
-        )
-        return {row["id"]: row for row in rows}
-
     async def claim(
         self, delivery_ids: Collection[str], lease_s: float, now: int | None = None
     ) -> list[Delivery]:
@@ -346,7 +217,7 @@ class Deliveries:
         """
         if not delivery_ids:
             return []
-        at = now_us() if now is None else now
+        at = self._clock() if now is None else now
         where = Where()
         placeholders = _placeholders(where, delivery_ids)
         async with self._db.transaction() as tx:
@@ -378,7 +249,7 @@ class Deliveries:
         """Cancel pending deliveries (their target was disabled or deleted); how many."""
         if not delivery_ids:
             return 0
-        return await cancel_pending(self._db, now_us(), delivery_ids=delivery_ids)
+        return await cancel_pending(self._db, self._clock(), delivery_ids=delivery_ids)
 
     async def _update_pending(
         self, delivery_ids: Collection[str], assignments: str, at: int | None
@@ -390,7 +261,7 @@ class Deliveries:
         # Only the parameters the assignments use: PostgreSQL rejects unused ones.
         sql_set = assignments.format(
             at=where.param(at) if "{at}" in assignments else "",
-            now=where.param(now_us()) if "{now}" in assignments else "",
+            now=where.param(self._clock()) if "{now}" in assignments else "",
         )
         return await self._db.execute(
             f"UPDATE deliveries SET {sql_set} WHERE id IN ({placeholders}) AND status = 'pending'",
@@ -400,7 +271,7 @@ class Deliveries:
     async def expedite(self, subscription_id: str, not_after: int, now: int | None = None) -> int:
         """Make due now the subscription's pending deliveries waiting until ``not_after``
         at the latest (those held back by its circuit breaker); how many."""
-        at = now_us() if now is None else now
+        at = self._clock() if now is None else now
         return await self._db.execute(
             "UPDATE deliveries SET next_attempt_at = $1, updated_at = $1 "
             "WHERE subscription_id = $2 AND status = 'pending' "
@@ -415,20 +286,13 @@ class Deliveries:
         row = await self._db.fetchrow(
             "SELECT COUNT(*) AS due FROM deliveries "
             "WHERE status = 'pending' AND next_attempt_at <= $1",
-            now_us() if now is None else now,
+            self._clock() if now is None else now,
         )
         return 0 if row is None else int(row["due"])
 
-    async def attempts(self, delivery_id: str) -> list[Attempt]:
-        """Every attempt of the delivery, first to last."""
-        rows = await self._db.fetch(
-            "SELECT * FROM attempts WHERE delivery_id = $1 ORDER BY number", delivery_id
-        )
-        return [_attempt(row) for row in rows]
-
     async def retry(self, delivery_id: str) -> Delivery:
         """Make a finished or waiting delivery due now (an operator's retry)."""
-        now = now_us()
+        now = self._clock()
         changed = await self._db.execute(
             "UPDATE deliveries SET status = 'pending', next_attempt_at = $1, lease_until = NULL, "
             "updated_at = $1 WHERE id = $2",
@@ -463,6 +327,38 @@ async def cancel_pending(
     )
 
 
+async def apply_outcomes(
+    conn: Connection, outcomes: Sequence[tuple[str, Outcome]], now: int
+) -> dict[str, Delivery]:
+    """Count an attempt on each delivery (distinct ids) and release its lease, in one
+    statement; the deliveries after it, by id (an unknown id is left out).
+
+    Only a delivery still ``pending`` takes ``outcome.status``: one cancelled meanwhile,
+    or finished by another attempt after its lease ran out, keeps its status.
+    """
+    where = Where()
+    batch = " UNION ALL ".join(
+        f"SELECT CAST({where.param(delivery_id)} AS TEXT) AS id, "
+        f"CAST({where.param(outcome.status)} AS TEXT) AS status, "
+        f"CAST({where.param(outcome.next_attempt_at)} AS BIGINT) AS next_at, "
+        f"CAST({where.param(outcome.response_status)} AS INTEGER) AS code"
+        for delivery_id, outcome in outcomes
+    )
+    rows = await conn.fetch(
+        "UPDATE deliveries SET attempt_count = deliveries.attempt_count + 1, "
+        "status = CASE WHEN deliveries.status = 'pending' THEN v.status "
+        "ELSE deliveries.status END, "
+        "next_attempt_at = CASE WHEN deliveries.status = 'pending' THEN v.next_at "
+        "ELSE deliveries.next_attempt_at END, lease_until = NULL, "
+        "last_status_code = CASE WHEN deliveries.status = 'pending' THEN v.code "
+        f"ELSE deliveries.last_status_code END, updated_at = {where.param(now)} "
+        f"FROM ({batch}) AS v WHERE deliveries.id = v.id "
+        f"RETURNING {_prefixed('deliveries')}",
+        *where.args,
+    )
+    return {row["id"]: _delivery(row) for row in rows}
+
+
 def _prefixed(alias: str) -> str:
     return ", ".join(f"{alias}.{column.strip()}" for column in _COLUMNS.split(","))
 
@@ -470,32 +366,6 @@ def _prefixed(alias: str) -> str:
 def _placeholders(where: Where, values: Collection[str]) -> str:
     """``$n, $n+1, …`` for ``values``, added to ``where``'s parameters."""
     return ", ".join(where.param(value) for value in values)
-
-
-_INSERT_ATTEMPT = (
-    "INSERT INTO attempts (id, delivery_id, number, started_at, duration_ms, "
-    "request_headers, response_status, response_headers, response_body, error, "
-    "error_detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
-)
-
-
-def _attempt_values(delivery_id: str, number: int, outcome: Outcome) -> tuple[object, ...]:
-    """The ``attempts`` row for ``outcome``, the delivery's attempt ``number``."""
-    return (
-        new_id("att"),
-        delivery_id,
-        number,
-        outcome.started_at,
-        outcome.duration_ms,
-        orjson.dumps(outcome.request_headers).decode(),
-        outcome.response_status,
-        None
-        if outcome.response_headers is None
-        else orjson.dumps(outcome.response_headers).decode(),
-        None if outcome.response_body is None else outcome.response_body[:RESPONSE_BODY_LIMIT],
-        outcome.error,
-        outcome.error_detail,
-    )
 
 
 def _new_deliveries(event_id: str, targets: Sequence[Target], now: int) -> list[Delivery]:
@@ -515,19 +385,3 @@ def _new_deliveries(event_id: str, targets: Sequence[Target], now: int) -> list[
         )
         for target in targets
     ]
-
-
-def _rounds(outcomes: Sequence[tuple[str, Outcome]]) -> list[list[int]]:
-    """Indexes of ``outcomes`` in rounds where each delivery appears at most once."""
-    rounds: list[list[int]] = []
-    seen: list[set[str]] = []
-    for index, (delivery_id, _) in enumerate(outcomes):
-        for number, ids in enumerate(seen):
-            if delivery_id not in ids:
-                ids.add(delivery_id)
-                rounds[number].append(index)
-                break
-        else:
-            seen.append({delivery_id})
-            rounds.append([index])
-    return rounds

@@ -1,23 +1,31 @@
-"""The ``events`` table: raw webhooks, stored once per (source, provider event id)."""
+"""The ``events`` table: raw webhooks, stored once per (source, provider event id).
+
+Header values are text. One that arrived holding bytes that are not UTF-8 is stored
+decoded as ISO-8859-1 (RFC 9110 §5.5: such octets are opaque, historically Latin-1)
+and its name listed in ``latin1_headers``, so ``value.encode("latin-1")`` gives back
+the exact bytes received.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 import orjson
 
 from core.ids import new_id
 from storage.database import Connection, Database, Row
-from storage.errors import NotFoundError
+from storage.errors import InvalidFieldError, NotFoundError
 from storage.fields import bounded, headers_json
 from storage.group_commit import GroupCommitter
 from storage.query import Where, add_time_range, fetch_page
 from storage.records import Event, NewEvent, Page, StoredEvent
 
-_COLUMNS = "id, source, type, provider_event_id, received_at, headers, dispatched_at"
+_COLUMNS = (
+    "id, source, type, provider_event_id, received_at, headers, latin1_headers, dispatched_at"
+)
 _INSERT = (
-    "INSERT INTO events (id, source, type, provider_event_id, received_at, headers, body) "
-    "VALUES {values} ON CONFLICT (provider_event_id, source) DO NOTHING"
+    "INSERT INTO events (id, source, type, provider_event_id, received_at, headers, "
+    "latin1_headers, body) VALUES {values} ON CONFLICT (provider_event_id, source) DO NOTHING"
 )
 
 
@@ -31,6 +39,7 @@ def _event(row: Row, *, with_body: bool = False) -> Event:
         headers=orjson.loads(row["headers"]),
         body=bytes(row["body"]) if with_body else None,
         dispatched_at=row["dispatched_at"],
+        latin1_headers=tuple(orjson.loads(row["latin1_headers"] or "[]")),
     )
 
 
@@ -43,8 +52,19 @@ def _row(event_id: str, new: NewEvent) -> tuple[object, ...]:
         bounded("provider_event_id", new.provider_event_id),
         new.received_at,
         headers_json("headers", new.headers),
+        _latin1_json(new),
         new.body,
     )
+
+
+def _latin1_json(new: NewEvent) -> str | None:
+    """The names of ``new``'s Latin-1 decoded headers as stored JSON (NULL if none)."""
+    if not new.latin1_headers:
+        return None
+    unknown = set(new.latin1_headers) - set(new.headers)
+    if unknown:
+        raise InvalidFieldError("latin1_headers", f"names no header: {sorted(unknown)}")
+    return orjson.dumps(sorted(set(new.latin1_headers))).decode()
 
 
 class Events:
@@ -106,6 +126,18 @@ class Events:
             raise NotFoundError(f"no event {event_id}")
         return _event(row, with_body=True)
 
+    async def get_many(self, event_ids: Collection[str]) -> list[Event]:
+        """Those of ``event_ids`` that exist, with their bodies, in id order (one query)."""
+        if not event_ids:
+            return []
+        where = Where()
+        placeholders = ", ".join(where.param(event_id) for event_id in event_ids)
+        rows = await self._db.fetch(
+            f"SELECT {_COLUMNS}, body FROM events WHERE id IN ({placeholders}) ORDER BY id",
+            *where.args,
+        )
+        return [_event(row, with_body=True) for row in rows]
+
     async def page(
         self,
         *,
@@ -159,3 +191,19 @@ class Events:
     async def close(self) -> None:
         """Let the batch in flight finish."""
         await self._committer.close()
+
+
+async def claim_dispatch(conn: Connection, event_ids: Collection[str], now: int) -> set[str]:
+    """Mark dispatched at ``now`` those of ``event_ids`` not dispatched yet; their ids.
+
+    Run in the transaction that creates their deliveries (``Deliveries.create``): the
+    claim is what makes a second dispatch of the same event a no-op.
+    """
+    where = Where()
+    placeholders = ", ".join(where.param(event_id) for event_id in event_ids)
+    rows = await conn.fetch(
+        f"UPDATE events SET dispatched_at = {where.param(now)} "
+        f"WHERE id IN ({placeholders}) AND dispatched_at IS NULL RETURNING id",
+        *where.args,
+    )
+    return {row["id"] for row in rows}

@@ -42,7 +42,10 @@ def bounded_list(field: str, values: tuple[str, ...]) -> str:
 
 def headers_json(field: str, headers: Mapping[str, str]) -> str:
     """``headers`` as stored JSON, within the headers size limit."""
-    text = orjson.dumps(dict(headers)).decode()
+    try:
+        text = orjson.dumps(dict(headers)).decode()
+    except orjson.JSONEncodeError as e:  # a lone surrogate: not text that can be stored
+        raise InvalidFieldError(field, "holds characters that are not valid Unicode") from e
     if len(text) > MAX_LENGTHS["headers"]:
         raise InvalidFieldError(field, f"larger than {MAX_LENGTHS['headers']} bytes")
     return text

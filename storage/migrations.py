@@ -123,6 +123,22 @@ CREATE TABLE revisions (name TEXT PRIMARY KEY, value BIGINT NOT NULL);
 INSERT INTO revisions (name, value) VALUES ('subscriptions', 0);
 """,
     ),
+    (
+        4,
+        # The headers of an event stored decoded as ISO-8859-1 because their bytes were
+        # not UTF-8 (a JSON list of names; NULL when none), so the bytes can be recovered.
+        """
+ALTER TABLE events ADD COLUMN latin1_headers TEXT;
+""",
+    ),
+    (
+        5,
+        # A deleted user stays as a tombstone (keys revoked, e-mail freed): hard-deleting
+        # it would cascade through its deleted subscriptions into their delivery history.
+        """
+ALTER TABLE users ADD COLUMN deleted_at BIGINT;
+""",
+    ),
 )
 LATEST = MIGRATIONS[-1][0]
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import asyncpg
 
-from storage.database import POSTGRESQL, Connection, Row
+from storage.database import POSTGRESQL, Connection, Row, WriteHealth
 from storage.errors import (
     ConflictError,
     SchemaNotReadyError,
@@ -88,6 +88,7 @@ class PostgresDatabase:
         self._min_size = min_size
         self._max_size = max_size
         self._pool: Any = None
+        self.write_health = WriteHealth()
 
     async def open(self) -> None:
         """Connect the pool; ``StorageUnavailableError`` if the server cannot be reached."""
@@ -101,11 +102,11 @@ class PostgresDatabase:
             )
 
     async def execute(self, sql: str, *args: object) -> int:
-        with _mapped_errors():
+        with self.write_health.watch(), _mapped_errors():
             return _changes(await self._pool.execute(sql, *args))
 
     async def executemany(self, sql: str, rows: Sequence[Sequence[object]]) -> None:
-        with _mapped_errors():
+        with self.write_health.watch(), _mapped_errors():
             await self._pool.executemany(sql, rows)
 
     async def fetch(self, sql: str, *args: object) -> list[Row]:
@@ -119,12 +120,13 @@ class PostgresDatabase:
             return row
 
     async def write(self, sql: str, *args: object) -> list[Row]:
-        return await self.fetch(sql, *args)
+        with self.write_health.watch():
+            return await self.fetch(sql, *args)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Connection]:
         """A pooled connection inside ``BEGIN … COMMIT``."""
-        with _mapped_errors():
+        with self.write_health.watch(), _mapped_errors():
             async with self._pool.acquire() as conn, conn.transaction():
                 yield _PoolConnection(conn)
 

@@ -48,7 +48,12 @@ class ApiKey:
 
 @dataclass(frozen=True, slots=True)
 class NewEvent:
-    """An incoming webhook to store: exact body bytes and lower-case headers."""
+    """An incoming webhook to store: exact body bytes and lower-case headers.
+
+    ``latin1_headers`` names the headers whose value arrived with bytes that are not
+    UTF-8 and is given decoded as ISO-8859-1: ``value.encode("latin-1")`` is exactly
+    what was received.
+    """
 
     source: str
     type: str
@@ -56,6 +61,7 @@ class NewEvent:
     headers: Mapping[str, str]
     body: bytes
     received_at: int
+    latin1_headers: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +84,7 @@ class Event:
     headers: Mapping[str, str]
     body: bytes | None  # None where a list left it out
     dispatched_at: int | None
+    latin1_headers: tuple[str, ...] = ()  # as in ``NewEvent``
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeVar
 
-from storage.database import SQLITE, Connection, Row
+from storage.database import SQLITE, Connection, Row, WriteHealth
 from storage.errors import (
     ConflictError,
     SchemaNotReadyError,
@@ -132,6 +132,7 @@ class SqliteDatabase:
         self._write_lock = asyncio.Lock()
         self._reads = _ThreadConnection(self._reader)
         self._writes = _ThreadConnection(self._writer)
+        self.write_health = WriteHealth()
 
     async def open(self) -> None:
         """Create the file's folder if needed and check the file opens."""
@@ -145,18 +146,21 @@ class SqliteDatabase:
 
     async def execute(self, sql: str, *args: object) -> int:
         async with self._write_lock:
-            return await self._writes.execute(sql, *args)
+            with self.write_health.watch():
+                return await self._writes.execute(sql, *args)
 
     async def executemany(self, sql: str, rows: Sequence[Sequence[object]]) -> None:
         async with self._write_lock:
-            await self._writes.executemany(sql, rows)
+            with self.write_health.watch():
+                await self._writes.executemany(sql, rows)
 
     async def fetch(self, sql: str, *args: object) -> list[Row]:
         return await self._reads.fetch(sql, *args)
 
     async def write(self, sql: str, *args: object) -> list[Row]:
         async with self._write_lock:
-            return await self._writes.fetch(sql, *args)
+            with self.write_health.watch():
+                return await self._writes.fetch(sql, *args)
 
     async def fetchrow(self, sql: str, *args: object) -> Row | None:
         return await self._reads.fetchrow(sql, *args)
@@ -165,13 +169,14 @@ class SqliteDatabase:
     async def transaction(self) -> AsyncIterator[Connection]:
         """``BEGIN IMMEDIATE`` on the writer: the write lock is taken up front."""
         async with self._write_lock:
-            await self._writes.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._writes
-            except BaseException:
-                await self._rollback()
-                raise
-            await self._writes.execute("COMMIT")
+            with self.write_health.watch():
+                await self._writes.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._writes
+                except BaseException:
+                    await self._rollback()
+                    raise
+                await self._writes.execute("COMMIT")
 
     async def _rollback(self) -> None:
         try:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
+from core.clock import Clock, now_us
+from storage.attempts import Attempts
 from storage.crypto import SecretBox
 from storage.database import Database
 from storage.deliveries import Deliveries
+from storage.errors import StorageUnavailableError
 from storage.events import Events
 from storage.migrations import check_schema, migrate
 from storage.postgres import PostgresDatabase
@@ -18,14 +21,24 @@ from storage.users import Users
 
 
 class Storage:
-    """The repositories of one database."""
+    """The repositories of one database, all telling the time by one ``clock``."""
 
-    def __init__(self, db: Database, secret_key: str) -> None:
+    def __init__(
+        self,
+        db: Database,
+        secret_key: str,
+        previous_secret_keys: Sequence[str] = (),
+        *,
+        clock: Clock = now_us,
+    ) -> None:
         self.db = db
-        self.users = Users(db)
+        self.users = Users(db, clock=clock)
         self.events = Events(db)
-        self.subscriptions = Subscriptions(db, SecretBox(secret_key))
-        self.deliveries = Deliveries(db)
+        self.subscriptions = Subscriptions(
+            db, SecretBox(secret_key, previous_secret_keys), clock=clock
+        )
+        self.deliveries = Deliveries(db, clock=clock)
+        self.attempts = Attempts(db, clock=clock)
 
     async def migrate(self) -> list[int]:
         """Bring the schema up to date; the versions applied now."""
@@ -36,8 +49,15 @@ class Storage:
         await check_schema(self.db)
 
     async def ping(self) -> None:
-        """Raise ``StorageUnavailableError`` unless the database answers."""
+        """Raise ``StorageUnavailableError`` unless the database answers and takes writes.
+
+        A database whose last write attempt failed (a full disk, say) and has taken no
+        write since is not ready: it answers ``SELECT 1`` while every event is refused.
+        """
         await self.db.fetchrow("SELECT 1 AS ok")
+        failure = self.db.write_health.failure
+        if failure is not None:
+            raise StorageUnavailableError(f"the last write failed: {failure}") from failure
 
     async def close(self) -> None:
         """Finish the commit in flight, then close every connection."""
@@ -54,11 +74,18 @@ def database_for(url: str, *, pool_size: int = 10) -> Database:
 
 
 @asynccontextmanager
-async def open_storage(url: str, secret_key: str, *, pool_size: int = 10) -> AsyncIterator[Storage]:
-    """Connect to ``url`` for the duration of the block."""
+async def open_storage(
+    url: str,
+    secret_key: str,
+    *,
+    previous_secret_keys: Sequence[str] = (),
+    pool_size: int = 10,
+) -> AsyncIterator[Storage]:
+    """Connect to ``url`` for the duration of the block; secrets sealed under
+    ``previous_secret_keys`` stay readable (``subscriptions.reencrypt`` moves them)."""
     db = database_for(url, pool_size=pool_size)
     await db.open()  # type: ignore[attr-defined]
-    storage = Storage(db, secret_key)
+    storage = Storage(db, secret_key, previous_secret_keys)
     try:
         yield storage
     finally:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import structlog
 
 from gateway.api.access import owner_scope
-from gateway.api.jobs import enqueue_deliver
 from gateway.api.operations import Call, Reply, Routes, page_json
 from gateway.api.schemas.deliveries import DeliveryBatch, DeliveryOut
 from gateway.api.schemas.events import EventDetail, EventOut, EventPage, EventQuery
@@ -56,9 +55,10 @@ async def replay_event(call: Call) -> Reply:
     Operators and admins."""
     event = await call.storage.events.get(call.path("id"))
     subscriptions = await call.storage.subscriptions.enabled()
-    targets = targets_for(event, subscriptions, call.config.handlers)
-    deliveries = await call.storage.deliveries.create(event.id, targets)
-    await enqueue_deliver(call.queue, [delivery.id for delivery in deliveries])
+    plan = (event.id, targets_for(event, subscriptions, call.config.handlers))
+    created = await call.storage.deliveries.create([plan], first_dispatch=False)
+    deliveries = created[event.id]
+    await call.queue.deliver([delivery.id for delivery in deliveries])
     log.info("event_replayed", event_id=event.id, deliveries=len(deliveries))
     return Reply(202, DeliveryBatch(data=[DeliveryOut.of(delivery) for delivery in deliveries]))
 

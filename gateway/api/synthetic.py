@@ -3,7 +3,8 @@
 It is stored as an event of the operational source ``hookgate`` with type
 ``hookgate.test`` (so no other subscription matches it), dispatched to the one
 subscription in the same transaction that marks it dispatched (so the sweeper never
-fans it out), and attempted by the relay like any delivery: signed, recorded, retried.
+fans it out; if the sweeper dispatched it first, to handlers only, the subscription
+still gets its delivery), and attempted by the relay like any delivery: signed, recorded, retried.
 """
 
 from __future__ import annotations
@@ -42,8 +43,6 @@ def synthetic_event(subscription: Subscription, now: int) -> NewEvent:
 async def send_test_event(storage: Storage, subscription: Subscription) -> Delivery:
     """Store a test event and its one delivery to ``subscription``, due now."""
     stored = await storage.events.store(synthetic_event(subscription, now_us()))
-    target = [Target(subscription.id, subscription.fields.url)]
-    created = await storage.deliveries.dispatch(stored.id, target)
-    if created is None:  # the sweeper dispatched it first (to handlers only): add ours
-        created = await storage.deliveries.create(stored.id, target)
-    return created[0]
+    plan = (stored.id, [Target(subscription.id, subscription.fields.url)])
+    created = await storage.deliveries.create([plan], first_dispatch=False)
+    return created[stored.id][0]

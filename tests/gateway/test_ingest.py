@@ -12,8 +12,8 @@ import pytest
 from aiohttp.test_utils import TestClient
 from arq.connections import ArqRedis
 
+from core.ratelimit import TokenBucket
 from gateway import keys
-from gateway.ratelimit import TokenBucket
 from storage import Storage
 from tests.gateway.conftest import MakeClient, signed_case, source_name
 from tests.signing import SIGNERS, Case, mac

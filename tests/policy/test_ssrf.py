@@ -188,8 +188,8 @@ async def test_refused_target_fails_once_as_ssrf_blocked(
         await harness.enqueue([await harness.event()])
         await harness.drive(harness.finished)
         deliveries = {d.subscription_id: d for d in await harness.deliveries()}
-        literal_attempts = await harness.storage.deliveries.attempts(deliveries[literal.id].id)
-        named_attempts = await harness.storage.deliveries.attempts(deliveries[named.id].id)
+        literal_attempts = await harness.storage.attempts.for_delivery(deliveries[literal.id].id)
+        named_attempts = await harness.storage.attempts.for_delivery(deliveries[named.id].id)
 
     assert [] == receiver.hits
     for delivery in deliveries.values():

@@ -77,7 +77,7 @@ async def test_request_carries_spec_headers_and_raw_body(
         )
     }
     assert hit.headers["user-agent"].startswith("hookgate/")
-    [attempt] = await harness.storage.deliveries.attempts(delivery.id)
+    [attempt] = await harness.storage.attempts.for_delivery(delivery.id)
     assert "v1,<redacted>" == attempt.request_headers["webhook-signature"]
     assert (200, None) == (attempt.response_status, attempt.error)
 

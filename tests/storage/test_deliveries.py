@@ -1,16 +1,17 @@
-"""Deliveries contract: dispatch once, exclusive claims, leases, attempts — on both backends."""
+"""Deliveries contract: create once, exclusive claims, leases, attempts — on both backends."""
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Sequence
 from contextlib import AsyncExitStack
 from dataclasses import replace
 
 import pytest
 
 from storage import NotFoundError, Storage, open_storage
-from storage.records import NewEvent, Outcome, SubscriptionFields, Target
+from storage.records import Delivery, NewEvent, Outcome, SubscriptionFields, Target
 from tests.conftest import SECRET_KEY
 
 
@@ -18,6 +19,23 @@ async def stored_event(storage: Storage, provider_id: str = "e1") -> str:
     """The id of a freshly stored event."""
     new = NewEvent("stripe", "invoice.paid", provider_id, {}, b"{}", time.time_ns() // 1000)
     return (await storage.events.store(new)).id
+
+
+async def dispatched(
+    storage: Storage, event_id: str, targets: Sequence[Target], lease_s: float | None = None
+) -> list[Delivery]:
+    """The deliveries the relay creates when it first dispatches ``event_id``."""
+    created = await storage.deliveries.create(
+        [(event_id, targets)], first_dispatch=True, lease_s=lease_s
+    )
+    return created[event_id]
+
+
+async def recorded(storage: Storage, delivery_id: str, outcome: Outcome) -> Delivery:
+    """The delivery after the relay records ``outcome`` as its next attempt."""
+    [delivery] = await storage.attempts.record([(delivery_id, outcome)])
+    assert delivery is not None
+    return delivery
 
 
 def failure(next_at: int | None) -> Outcome:
@@ -36,23 +54,42 @@ def failure(next_at: int | None) -> Outcome:
     )
 
 
-async def test_dispatch_creates_deliveries_only_once(storage: Storage) -> None:
+async def test_first_dispatch_creates_deliveries_only_once(storage: Storage) -> None:
     """Dispatching twice (a re-driven job) creates the deliveries once."""
     event_id = await stored_event(storage)
     targets = [Target(None, "handler:billing"), Target(None, "handler:audit")]
+    plan = [(event_id, targets)]
 
-    first = await storage.deliveries.dispatch(event_id, targets)
-    second = await storage.deliveries.dispatch(event_id, targets)
+    first = await storage.deliveries.create(plan, first_dispatch=True)
+    second = await storage.deliveries.create(plan, first_dispatch=True)
 
-    assert [d.target for d in first or []] == ["handler:billing", "handler:audit"]
-    assert second is None
+    assert ["handler:billing", "handler:audit"] == [d.target for d in first[event_id]]
+    assert {} == second
+    assert 2 == len((await storage.deliveries.page(event_id=event_id)).items)
+
+
+async def test_replay_creates_deliveries_every_time(storage: Storage) -> None:
+    """A replay (not a first dispatch) adds fresh deliveries to a dispatched event and
+    marks an undispatched one dispatched, so the sweeper leaves it alone."""
+    event_id = await stored_event(storage)
+    later = time.time_ns() // 1000 + 1_000_000
+    plan = [(event_id, [Target(None, "handler:h")])]
+
+    first = await storage.deliveries.create(plan, first_dispatch=False)
+    undispatched = await storage.events.undispatched(later)
+    second = await storage.deliveries.create(plan, first_dispatch=False)
+    relay = await storage.deliveries.create(plan, first_dispatch=True)
+
+    assert [] == undispatched
+    assert {} == relay
+    assert 2 == len({d.id for d in first[event_id] + second[event_id]})
     assert 2 == len((await storage.deliveries.page(event_id=event_id)).items)
 
 
 async def test_concurrent_claims_never_share_a_delivery(storage: Storage, storage_url: str) -> None:
     """Four workers claiming at once, each with its own pool, get distinct deliveries."""
     event_id = await stored_event(storage, "claims")
-    await storage.deliveries.dispatch(event_id, [Target(None, f"handler:h{i}") for i in range(40)])
+    await dispatched(storage, event_id, [Target(None, f"handler:h{i}") for i in range(40)])
     async with AsyncExitStack() as stack:
         workers = [
             await stack.enter_async_context(open_storage(storage_url, SECRET_KEY)) for _ in range(4)
@@ -68,7 +105,7 @@ async def test_concurrent_claims_never_share_a_delivery(storage: Storage, storag
 async def test_expired_lease_is_claimed_again(storage: Storage) -> None:
     """A worker that died holding a lease: after the lease ends, the delivery is claimable."""
     event_id = await stored_event(storage)
-    await storage.deliveries.dispatch(event_id, [Target(None, "handler:h")])
+    await dispatched(storage, event_id, [Target(None, "handler:h")])
     now = time.time_ns() // 1000
 
     first = await storage.deliveries.claim_due(lease_s=30, now=now)
@@ -81,12 +118,12 @@ async def test_expired_lease_is_claimed_again(storage: Storage) -> None:
 async def test_recorded_attempt_reschedules_and_is_listed(storage: Storage) -> None:
     """A failed attempt is stored (body cut at 4 KiB) and the delivery waits for next time."""
     event_id = await stored_event(storage)
-    [delivery] = await storage.deliveries.dispatch(event_id, [Target(None, "handler:h")]) or []
+    [delivery] = await dispatched(storage, event_id, [Target(None, "handler:h")])
     [claimed] = await storage.deliveries.claim_due(lease_s=30)
     later = time.time_ns() // 1000 + 60_000_000
 
-    updated = await storage.deliveries.record(claimed.id, failure(later))
-    [attempt] = await storage.deliveries.attempts(delivery.id)
+    updated = await recorded(storage, claimed.id, failure(later))
+    [attempt] = await storage.attempts.for_delivery(delivery.id)
 
     assert ("pending", 1, later, 500) == (
         updated.status,
@@ -105,8 +142,8 @@ async def test_recorded_attempt_reschedules_and_is_listed(storage: Storage) -> N
 async def test_retry_makes_a_failed_delivery_due(storage: Storage) -> None:
     """An operator retry turns a failed delivery back into a due, pending one."""
     event_id = await stored_event(storage)
-    [delivery] = await storage.deliveries.dispatch(event_id, [Target(None, "handler:h")]) or []
-    failed = await storage.deliveries.record(delivery.id, replace(failure(None), status="failed"))
+    [delivery] = await dispatched(storage, event_id, [Target(None, "handler:h")])
+    failed = await recorded(storage, delivery.id, replace(failure(None), status="failed"))
     retried = await storage.deliveries.retry(delivery.id)
 
     assert (failed.status, retried.status) == ("failed", "pending")
@@ -119,9 +156,7 @@ async def test_member_sees_only_deliveries_of_own_subscriptions(storage: Storage
     bob, _ = await storage.users.create("B", "b@x.io", "member")
     sub, _ = await storage.subscriptions.create(alice.id, SubscriptionFields(url="https://a.io/"))
     event_id = await stored_event(storage)
-    [delivery] = (
-        await storage.deliveries.dispatch(event_id, [Target(sub.id, "https://a.io/")]) or []
-    )
+    [delivery] = await dispatched(storage, event_id, [Target(sub.id, "https://a.io/")])
 
     assert [delivery.id] == [d.id for d in (await storage.deliveries.page(owner_id=alice.id)).items]
     assert [] == list((await storage.deliveries.page(owner_id=bob.id)).items)
@@ -136,9 +171,7 @@ async def test_leased_dispatch_is_not_claimed_until_the_lease_ends(storage: Stor
     event_id = await stored_event(storage)
     now = time.time_ns() // 1000
 
-    [delivery] = (
-        await storage.deliveries.dispatch(event_id, [Target(None, "handler:h")], lease_s=30) or []
-    )
+    [delivery] = await dispatched(storage, event_id, [Target(None, "handler:h")], lease_s=30)
 
     assert [] == await storage.deliveries.claim_due(lease_s=30, now=now + 1_000_000)
     assert [delivery.id] == [

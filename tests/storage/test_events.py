@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import replace
 
 import pytest
 
@@ -126,7 +127,47 @@ async def test_undispatched_lists_events_until_dispatched(storage: Storage) -> N
     stored = await storage.events.store(new_event("evt_U"))
     later = time.time_ns() // 1000 + 1
 
+    plan = [(stored.id, [])]
+
     assert [stored.id] == await storage.events.undispatched(later)
-    assert [] == await storage.deliveries.dispatch(stored.id, [])
+    assert {stored.id: []} == await storage.deliveries.create(plan, first_dispatch=True)
     assert [] == await storage.events.undispatched(later)
-    assert await storage.deliveries.dispatch(stored.id, []) is None
+    assert {} == await storage.deliveries.create(plan, first_dispatch=True)
+
+
+async def test_latin1_headers_give_back_the_exact_bytes(storage: Storage) -> None:
+    """A header whose bytes were not UTF-8, stored decoded as ISO-8859-1, reads back
+    with its name listed, so encoding it as Latin-1 gives the bytes received."""
+    received = b"caf\xe9, 10.0.0.\xff"
+    new = replace(
+        new_event("evt_L"),
+        headers={"content-type": "application/json", "x-forwarded-for": received.decode("latin-1")},
+        latin1_headers=("x-forwarded-for",),
+    )
+
+    event = await storage.events.get((await storage.events.store(new)).id)
+    listed = (await storage.events.page()).items[0]
+
+    assert received == event.headers["x-forwarded-for"].encode("latin-1")
+    assert (("x-forwarded-for",), ("x-forwarded-for",)) == (
+        event.latin1_headers,
+        listed.latin1_headers,
+    )
+    assert (
+        ()
+        == (
+            await storage.events.get((await storage.events.store(new_event("e"))).id)
+        ).latin1_headers
+    )
+
+
+async def test_get_many_reads_the_events_that_exist(storage: Storage) -> None:
+    """Several events in one read, with their bodies; unknown ids are left out."""
+    stored = [await storage.events.store(new_event(f"evt_M{n}")) for n in range(3)]
+
+    found = await storage.events.get_many([s.id for s in stored] + ["evt_missing"])
+
+    assert sorted(s.id for s in stored) == [event.id for event in found]
+    assert [new_event(f"evt_M{n}").body for n in range(3)] == [
+        {e.id: e.body for e in found}[s.id] for s in stored
+    ]

@@ -41,7 +41,10 @@ async def test_delivery_time_range_tolerates_ids_made_after_their_time(storage: 
         owner.id, SubscriptionFields(url="https://x.example")
     )
     event_id = await event_at(storage, time.time_ns() // 1000, "e")
-    [early, late] = await storage.deliveries.create(event_id, [Target(sub.id, "u")] * 2)
+    created = await storage.deliveries.create(
+        [(event_id, [Target(sub.id, "u")] * 2)], first_dispatch=False
+    )
+    [early, late] = created[event_id]
     # As if ``early`` took its time two seconds before its id was made.
     await storage.db.execute(
         "UPDATE deliveries SET created_at = created_at - $1 WHERE id = $2", 2 * SECOND, early.id
@@ -70,8 +73,8 @@ async def test_owner_pages_walk_every_subscription_newest_first(storage: Storage
         event_id = await event_at(storage, time.time_ns() // 1000, f"e{n}")
         targets = [Target(s.id, s.fields.url) for s in subs]
         targets += [Target(theirs.id, "https://o.x"), Target(None, "handler:audit")]
-        created = await storage.deliveries.create(event_id, targets)
-        mine += [d.id for d in created if d.subscription_id in {s.id for s in subs}]
+        created = await storage.deliveries.create([(event_id, targets)], first_dispatch=False)
+        mine += [d.id for d in created[event_id] if d.subscription_id in {s.id for s in subs}]
     await storage.subscriptions.delete(subs[2].id)
 
     walked, cursor = [], None

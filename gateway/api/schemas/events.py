@@ -32,6 +32,13 @@ class EventOut(Resource):
     provider_event_id: str
     received_at: datetime
     headers: dict[str, str] = Field(description="Lower-case names; credentials never stored.")
+    latin1_headers: list[str] = Field(
+        description=(
+            "Headers whose value arrived with bytes that are not UTF-8: their value is "
+            "those bytes read as ISO-8859-1, so encoding it as Latin-1 gives them back."
+        ),
+        examples=[["x-forwarded-for"]],
+    )
 
     @classmethod
     def of(cls, event: Event) -> EventOut:
@@ -48,6 +55,7 @@ class EventOut(Resource):
             "provider_event_id": event.provider_event_id,
             "received_at": to_datetime(event.received_at),
             "headers": dict(event.headers),
+            "latin1_headers": list(event.latin1_headers),
         }
 
 

@@ -178,30 +178,44 @@ async def add_delivery(
 ) -> Delivery:
     """A pending delivery of ``event_id`` (a new event if empty) to ``subscription``."""
     event_id = event_id or await add_event(storage)
-    target = [Target(subscription.id, subscription.fields.url)]
-    created = await storage.deliveries.dispatch(event_id, target)
-    if created is None:
-        created = await storage.deliveries.create(event_id, target)
-    return created[0]
+    plan = (event_id, [Target(subscription.id, subscription.fields.url)])
+    created = await storage.deliveries.create([plan], first_dispatch=False)
+    return created[event_id][0]
 
 
 async def add_attempt(
-    storage: Storage, delivery: Delivery, status: int | None, error: str | None = None
+    storage: Storage,
+    delivery: Delivery,
+    status: int | None,
+    error: str | None = None,
+    *,
+    final: bool = True,
 ) -> Delivery:
-    """Record one attempt answered ``status``; the delivery fails on it unless 2xx."""
+    """Record one attempt answered ``status``, as the relay does; unless 2xx the delivery
+    fails on it if ``final``, else waits a minute for its next attempt."""
     ok = status is not None and 200 <= status < 300
-    return await storage.deliveries.record(
-        delivery.id,
-        Outcome(
-            started_at=now_us(),
-            duration_ms=12.5,
-            request_headers={"webhook-id": delivery.event_id, "webhook-signature": "<redacted>"},
-            response_status=status,
-            response_headers=None if status is None else {"content-type": "text/plain"},
-            response_body=None if status is None else b"answer \xff",
-            error=None if ok else (error or "http_status"),
-            error_detail=None if ok else "refused",
-            status="succeeded" if ok else "failed",
-            next_attempt_at=None,
-        ),
+    retry_at = None if ok or final else now_us() + 60_000_000
+    [recorded] = await storage.attempts.record(
+        [
+            (
+                delivery.id,
+                Outcome(
+                    started_at=now_us(),
+                    duration_ms=12.5,
+                    request_headers={
+                        "webhook-id": delivery.event_id,
+                        "webhook-signature": "<redacted>",
+                    },
+                    response_status=status,
+                    response_headers=None if status is None else {"content-type": "text/plain"},
+                    response_body=None if status is None else b"answer \xff",
+                    error=None if ok else (error or "http_status"),
+                    error_detail=None if ok else "refused",
+                    status="succeeded" if ok else "failed" if final else "pending",
+                    next_attempt_at=retry_at,
+                ),
+            )
+        ]
     )
+    assert recorded is not None
+    return recorded

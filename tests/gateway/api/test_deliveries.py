@@ -15,7 +15,7 @@ async def test_get_shows_every_attempt_first_to_last(api: Api) -> None:
     """GET /deliveries/{id}: the delivery and each attempt with request and response."""
     subscription = await add_subscription(api.storage, api.user("member"))
     delivery = await add_delivery(api.storage, subscription)
-    await add_attempt(api.storage, delivery, None, error="timeout")
+    await add_attempt(api.storage, delivery, None, error="timeout", final=False)
     await add_attempt(api.storage, delivery, 500)
 
     answer = await api.call("GET", f"/deliveries/{delivery.id}", as_="member")

@@ -7,7 +7,7 @@ import asyncio
 import secrets
 
 from storage import Storage
-from storage.records import NewEvent, Target
+from storage.records import Delivery, NewEvent, Target
 from tests.gateway.api.conftest import Api, add_subscription, now_us
 
 ROWS = 1_000
@@ -69,13 +69,13 @@ async def test_deliveries_walk_sees_every_row_once_under_concurrent_inserts(api:
     subscription = await add_subscription(api.storage, api.user("member"))
     event_id = next(iter(await store_events(api.storage, 1)))
     targets = [Target(subscription.id, subscription.fields.url)]
-    existing = {d.id for d in await api.storage.deliveries.create(event_id, targets * ROWS)}
+    existing = {d.id for d in await _create(api.storage, event_id, targets * ROWS)}
     stop = asyncio.Event()
 
     async def writer() -> int:
         written = 0
         while not stop.is_set():
-            written += len(await api.storage.deliveries.create(event_id, targets * 5))
+            written += len(await _create(api.storage, event_id, targets * 5))
             await asyncio.sleep(0)
         return written
 
@@ -88,3 +88,9 @@ async def test_deliveries_walk_sees_every_row_once_under_concurrent_inserts(api:
     assert len(seen) == len(set(seen))
     assert existing <= set(seen)
     assert sorted(seen, reverse=True) == seen
+
+
+async def _create(storage: Storage, event_id: str, targets: list[Target]) -> list[Delivery]:
+    """Fresh deliveries of ``event_id`` to ``targets`` (as a replay makes them)."""
+    created = await storage.deliveries.create([(event_id, targets)], first_dispatch=False)
+    return created[event_id]
