@@ -9,13 +9,13 @@ from aiohttp import web
 
 from core.config import Config
 from core.queue import Queue
-from gateway import keys
+from gateway import state
 from gateway.api import create_api
 from gateway.dispatch import DispatchQueue
 from gateway.fetch import Fetcher
+from gateway.health import healthz, metrics, readyz
 from gateway.ingest import ingest
 from gateway.metrics import GatewayMetrics
-from gateway.ops import healthz, metrics, readyz
 from gateway.problems import problem_middleware
 from gateway.requestlog import request_log_middleware
 from gateway.sources import build_sources
@@ -37,13 +37,13 @@ def create_app(
         client_max_size=config.server.max_body_bytes,
         middlewares=[request_log_middleware, problem_middleware],
     )
-    app[keys.CONFIG] = config
-    app[keys.METRICS] = GatewayMetrics(extra_metrics)
-    app[keys.SOURCES] = build_sources(config.sources)
+    app[state.CONFIG] = config
+    app[state.METRICS] = GatewayMetrics(extra_metrics)
+    app[state.SOURCES] = build_sources(config.sources)
     if storage is None:
         app.cleanup_ctx.append(storage_ctx)
     else:
-        app[keys.STORAGE] = storage
+        app[state.STORAGE] = storage
     app.cleanup_ctx.extend([queue_ctx, fetcher_ctx])
     app.router.add_post("/ingest/{source}", ingest)
     app.router.add_get("/healthz", healthz)
@@ -55,14 +55,14 @@ def create_app(
 
 async def storage_ctx(app: web.Application) -> AsyncIterator[None]:
     """Storage for the app's lifetime; the schema must be current."""
-    config = app[keys.CONFIG]
+    config = app[state.CONFIG]
     async with open_storage(
         config.storage_url,
         config.security.secret_key,
         previous_secret_keys=config.security.previous_secret_keys,
     ) as storage:
         await storage.check_schema()
-        app[keys.STORAGE] = storage
+        app[state.STORAGE] = storage
         yield
 
 
@@ -70,11 +70,11 @@ async def queue_ctx(app: web.Application) -> AsyncIterator[None]:
     """The queue client (its failures counted) and the batched dispatch fast path
     (flushed on shutdown)."""
     queue = Queue.connect(
-        app[keys.CONFIG].redis_url, on_failure=app[keys.METRICS].enqueue_failures.inc
+        app[state.CONFIG].redis_url, on_failure=app[state.METRICS].enqueue_failures.inc
     )
     dispatch = DispatchQueue(queue)
-    app[keys.QUEUE] = queue
-    app[keys.DISPATCH] = dispatch
+    app[state.QUEUE] = queue
+    app[state.DISPATCH] = dispatch
     yield
     await dispatch.close()
     await queue.close()
@@ -84,5 +84,5 @@ async def fetcher_ctx(app: web.Application) -> AsyncIterator[None]:
     """An HTTP client for provider documents (SNS certificates)."""
     timeout = aiohttp.ClientTimeout(total=5)
     async with aiohttp.ClientSession(timeout=timeout) as session:
-        app[keys.FETCHER] = Fetcher(session)
+        app[state.FETCHER] = Fetcher(session)
         yield

@@ -16,7 +16,7 @@ from aiohttp import web
 
 from core.clock import now_us
 from core.ratelimit import retry_after_header
-from gateway import keys
+from gateway import state
 from gateway.problems import ProblemError
 from gateway.sources import SourceRuntime
 from policy.redaction import REDACTED
@@ -34,10 +34,10 @@ async def ingest(request: web.Request) -> web.StreamResponse:
     """Verify the webhook, commit it with its exact bytes, answer as the provider expects."""
     started = time.perf_counter()
     name = request.match_info["source"]
-    source = request.app[keys.SOURCES].get(name)
+    source = request.app[state.SOURCES].get(name)
     if source is None:
         raise ProblemError(404, f"no source named {name!r}")
-    metrics = request.app[keys.METRICS]
+    metrics = request.app[state.METRICS]
     outcome = "error"
     try:
         response, outcome = await _ingest(request, source)
@@ -56,15 +56,15 @@ async def _ingest(request: web.Request, source: SourceRuntime) -> tuple[web.Stre
     try:
         verified = source.verifier.verify(candidate, time.time())
     except VerificationError as e:
-        request.app[keys.METRICS].verification_failures.labels(source.config.name, e.reason).inc()
+        request.app[state.METRICS].verification_failures.labels(source.config.name, e.reason).inc()
         log.info("verification_failed", source=source.config.name, reason=e.reason, detail=str(e))
         raise ProblemError(401, f"signature not accepted: {e.reason}", reason=e.reason) from e
     if verified.handshake is not None:
         return await _handshake(request, verified), "handshake"
-    stored = await request.app[keys.STORAGE].events.store(_new_event(source, candidate, verified))
+    stored = await request.app[state.STORAGE].events.store(_new_event(source, candidate, verified))
     if stored.duplicate:
         return _answer(source, stored, 200), "duplicate"
-    request.app[keys.DISPATCH].push(stored.id)
+    request.app[state.DISPATCH].push(stored.id)
     return _answer(source, stored, source.preset.accepted_status), "accepted"
 
 
@@ -97,7 +97,7 @@ async def _candidate(request: web.Request, source: SourceRuntime, body: bytes) -
     headers: dict[str, str] = {}
     for header_name, value in request.headers.items():
         headers.setdefault(header_name.lower(), value)
-    public_url = request.app[keys.CONFIG].server.public_url + str(request.rel_url)
+    public_url = request.app[state.CONFIG].server.public_url + str(request.rel_url)
     candidate = Request(body=body, headers=headers, url=public_url, method=request.method)
     if source.needs_fetch:
         assert isinstance(source.verifier, NeedsFetch)
@@ -105,7 +105,7 @@ async def _candidate(request: web.Request, source: SourceRuntime, body: bytes) -
             urls = source.verifier.urls_to_fetch(candidate)
         except VerificationError as e:
             raise ProblemError(401, f"signature not accepted: {e.reason}", reason=e.reason) from e
-        fetched = await request.app[keys.FETCHER].documents(urls)
+        fetched = await request.app[state.FETCHER].documents(urls)
         candidate = Request(
             body=body, headers=headers, url=public_url, method=request.method, fetched=fetched
         )
@@ -116,7 +116,7 @@ async def _handshake(request: web.Request, verified: Verified) -> web.Response:
     handshake = verified.handshake
     assert handshake is not None
     if handshake.confirm_url is not None:
-        await request.app[keys.FETCHER].confirm(handshake.confirm_url)
+        await request.app[state.FETCHER].confirm(handshake.confirm_url)
     if handshake.status == 204:
         return web.Response(status=204)
     return web.Response(

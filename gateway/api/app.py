@@ -13,7 +13,8 @@ import orjson
 from aiohttp import web
 
 from core.config import Config
-from gateway.api import appkeys, deliveries, document, events, sources, subscriptions, users
+from gateway.api import deliveries, document, events, sources, subscriptions, users
+from gateway.api import state as api_state
 from gateway.api.limits import KeyLimiter, RateLimit
 from gateway.api.openapi import build_document
 from gateway.api.operations import endpoint
@@ -26,14 +27,14 @@ OPERATIONS = tuple(operation for resource in RESOURCES for operation in resource
 def create_api(config: Config, *, rate_limit: RateLimit | None = None) -> web.Application:
     """The API app: every operation routed, the OpenAPI document built, a rate limiter."""
     api = web.Application()
-    api[appkeys.LIMITER] = KeyLimiter(rate_limit or RateLimit())
+    api[api_state.LIMITER] = KeyLimiter(rate_limit or RateLimit())
     for operation in OPERATIONS:
         api.router.add_route(
             operation.method, operation.path, endpoint(operation), name=operation.name
         )
     tags = {resource.TAG: _markdown(resource.__doc__ or "") for resource in RESOURCES}
     server_url = f"{config.server.public_url.rstrip('/')}{PREFIX}"
-    api[appkeys.OPENAPI] = orjson.dumps(build_document(OPERATIONS, tags, server_url))
+    api[api_state.OPENAPI] = orjson.dumps(build_document(OPERATIONS, tags, server_url))
     return api
 
 

@@ -12,8 +12,8 @@ import structlog
 from aiohttp import web
 
 from core.ratelimit import retry_after_header
-from gateway import keys
-from gateway.api import appkeys
+from gateway import state
+from gateway.api import state as api_state
 from gateway.problems import ProblemError
 from storage.crypto import API_KEY_PREFIX, hash_api_key
 from storage.records import User
@@ -38,7 +38,7 @@ async def authenticate(request: web.Request, api_key: str) -> User:
     """The user holding ``api_key``; 401 if it is unknown or revoked."""
     user = None
     if could_be_key(api_key):
-        user = await request.config_dict[keys.STORAGE].users.authenticate(api_key)
+        user = await request.config_dict[state.STORAGE].users.authenticate(api_key)
     if user is None:
         raise ProblemError(
             401,
@@ -62,7 +62,7 @@ def could_be_key(api_key: str) -> bool:
 
 def take_token(request: web.Request, api_key: str) -> None:
     """429 with ``Retry-After`` if ``api_key`` is over its rate limit."""
-    wait = request.config_dict[appkeys.LIMITER].take(hash_api_key(api_key))
+    wait = request.config_dict[api_state.LIMITER].take(hash_api_key(api_key))
     if wait > 0:
         raise ProblemError(
             429,

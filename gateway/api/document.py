@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gateway.api import appkeys
+from gateway.api import state as api_state
 from gateway.api.openapi import OpenApiDocument
 from gateway.api.operations import Call, Reply, Routes
 
@@ -11,7 +11,7 @@ TAG = "meta"
 
 async def get_openapi(call: Call) -> Reply:
     """This API's OpenAPI 3.1 document. No API key needed."""
-    return Reply(200, call.request.app[appkeys.OPENAPI])
+    return Reply(200, call.request.app[api_state.OPENAPI])
 
 
 api = Routes(TAG)

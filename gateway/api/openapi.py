@@ -28,6 +28,9 @@ SECURITY_SCHEME = "apiKey"
 Mode = Literal["validation", "serialization"]
 _PATH_PARAMETER = re.compile(r"\{(\w+)\}")
 _AUTHENTICATED_PROBLEMS = (401, 403, 429, 503)
+# Any request may be malformed HTTP (400, answered before routing: gateway.protocol) or
+# too slow to arrive (408).
+_TRANSPORT_PROBLEMS = (400, 408)
 _HEADER_DOCS = {
     "Location": "Where the new resource (or the delivery to follow) can be read.",
     "Retry-After": "Seconds to wait before retrying.",
@@ -184,7 +187,7 @@ def _responses(operation: Operation, refs: Refs) -> dict[str, Any]:
 
 
 def _problem_statuses(operation: Operation) -> set[int]:
-    statuses = set(operation.problems)
+    statuses = set(operation.problems) | set(_TRANSPORT_PROBLEMS)
     if operation.role is not None:
         statuses.update(_AUTHENTICATED_PROBLEMS)
     if _PATH_PARAMETER.search(operation.path):

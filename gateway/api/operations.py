@@ -26,7 +26,7 @@ from pydantic import BaseModel
 
 from core.config import Config
 from core.queue import Queue
-from gateway import keys
+from gateway import state
 from gateway.api.access import require_role
 from gateway.api.auth import authenticate, bearer_key, take_token
 from gateway.api.inputs import Location, field_problem, invalid, parse_body, parse_query
@@ -67,17 +67,17 @@ class Call:
     @property
     def storage(self) -> Storage:
         """The gateway's storage."""
-        return self.request.config_dict[keys.STORAGE]
+        return self.request.config_dict[state.STORAGE]
 
     @property
     def queue(self) -> Queue:
         """The queue client: hands work to the relay."""
-        return self.request.config_dict[keys.QUEUE]
+        return self.request.config_dict[state.QUEUE]
 
     @property
     def config(self) -> Config:
         """The gateway's configuration."""
-        return self.request.config_dict[keys.CONFIG]
+        return self.request.config_dict[state.CONFIG]
 
     def path(self, name: str) -> str:
         """The path parameter ``name``."""

@@ -7,7 +7,7 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient
 
-from gateway import keys
+from gateway import state
 from tests.gateway.conftest import MakeClient, signed_case, source_name
 
 
@@ -27,5 +27,5 @@ async def test_discord_redelivery_is_204_and_stored_once(make_client: MakeClient
 
     assert (204, 204) == (first.status, again.status)
     assert (b"", b"") == (await first.read(), await again.read())
-    stored = (await client.app[keys.STORAGE].events.page()).items
+    stored = (await client.app[state.STORAGE].events.page()).items
     assert 1 == len(stored)

@@ -17,7 +17,7 @@ import orjson
 import pytest
 import structlog
 
-from gateway import keys
+from gateway import state
 from gateway.protocol import ReadBounds
 from tests.gateway.conftest import LiveGateway, StartGateway, signed_case
 from tests.signing import Case
@@ -158,7 +158,7 @@ async def test_body_that_does_not_decode_is_a_400_problem(
 ) -> None:
     """A body whose Content-Encoding is a lie is a 400 problem on ingest and on the API."""
     live = await start_gateway()
-    _, api_key = await live.app[keys.STORAGE].users.create("Ann", "ann@example.com", "admin")
+    _, api_key = await live.app[state.STORAGE].users.create("Ann", "ann@example.com", "admin")
     bearer = (b"Authorization", b"Bearer " + api_key.encode())
     sent = [
         ("/ingest/src-github", b"deflate", []),
@@ -370,7 +370,7 @@ async def test_signed_event_with_headers_too_large_to_store_is_a_431(
 
     assert (431, PROBLEM) == (refused.status, refused.headers["content-type"])
     assert 202 == accepted.status
-    assert 1 == len((await live.app[keys.STORAGE].events.page()).items)
+    assert 1 == len((await live.app[state.STORAGE].events.page()).items)
 
 
 async def test_signed_event_with_a_header_that_is_not_utf8_is_stored(
@@ -384,5 +384,5 @@ async def test_signed_event_with_a_header_that_is_not_utf8_is_stored(
     answer = parse_answer(await exchange(live.port, signed_request(case, [(b"X-Odd", b"\xff")])))
 
     assert 202 == answer.status
-    [event] = (await live.app[keys.STORAGE].events.page()).items
+    [event] = (await live.app[state.STORAGE].events.page()).items
     assert (b"\xff", ("x-odd",)) == (event.headers["x-odd"].encode("latin-1"), event.latin1_headers)

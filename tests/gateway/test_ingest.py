@@ -13,7 +13,7 @@ from aiohttp.test_utils import TestClient
 from arq.connections import ArqRedis
 
 from core.ratelimit import TokenBucket
-from gateway import keys
+from gateway import state
 from storage import Storage
 from tests.gateway.conftest import MakeClient, signed_case, source_name
 from tests.signing import SIGNERS, Case, mac
@@ -25,7 +25,7 @@ PROBLEM = "application/problem+json"
 async def post_case(client: TestClient[Any, Any], preset: str, case: Case) -> Any:
     """POST a signed case to its source, giving the gateway any document it must fetch."""
     for url, document in case.request.fetched.items():
-        client.app[keys.FETCHER].remember(url, document)
+        client.app[state.FETCHER].remember(url, document)
     path = (
         f"/ingest/{source_name(preset)}"
         + case.request.url.partition("/ingest/")[2].partition(source_name(preset))[2]
@@ -51,7 +51,7 @@ def tampered(case: Case) -> Case:
 
 def storage_of(client: TestClient[Any, Any]) -> Storage:
     """The storage the app under test writes to."""
-    return client.app[keys.STORAGE]
+    return client.app[state.STORAGE]
 
 
 @pytest.mark.parametrize("preset", sorted(SIGNERS))
@@ -86,7 +86,7 @@ async def test_repeat_answers_first_id_and_dispatches_once(
 
     first = await post_case(client, "stripe", case)
     again = await post_case(client, "stripe", case)
-    await client.app[keys.DISPATCH].close()
+    await client.app[state.DISPATCH].close()
 
     first_body, again_body = await first.json(), await again.json()
     assert (202, 200) == (first.status, again.status)
@@ -137,7 +137,7 @@ async def test_redis_down_still_acknowledges_committed_event(make_client: MakeCl
     case = signed_case("github", int(time.time()))
 
     response = await post_case(client, "github", case)
-    await client.app[keys.DISPATCH].close()
+    await client.app[state.DISPATCH].close()
     metrics = await (await client.get("/metrics")).text()
     ready = await client.get("/readyz")
 
@@ -152,7 +152,7 @@ async def test_redis_down_still_acknowledges_committed_event(make_client: MakeCl
 async def test_rate_limited_source_answers_429_with_retry_after(make_client: MakeClient) -> None:
     """Past a source's burst, requests get 429 problem+json with Retry-After."""
     client = await make_client()
-    client.app[keys.SOURCES]["src-github"] = _limited(client.app[keys.SOURCES]["src-github"])
+    client.app[state.SOURCES]["src-github"] = _limited(client.app[state.SOURCES]["src-github"])
     case = signed_case("github", int(time.time()))
 
     statuses = [(await post_case(client, "github", case)).status for _ in range(3)]

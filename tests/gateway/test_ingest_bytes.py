@@ -20,7 +20,7 @@ from aiohttp.test_utils import TestClient
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from gateway import keys
+from gateway import state
 from storage.records import Event
 from tests.gateway.conftest import MakeClient
 from tests.signing import SECRET, mac
@@ -95,7 +95,7 @@ def _unchunked(payload: bytes) -> bytes:
 async def stored_event(client: TestClient[Any, Any], answer: Answer) -> Event:
     """The event a 2xx answer names, with its body."""
     assert 200 <= answer.status < 300, answer.body
-    storage = client.app[keys.STORAGE]
+    storage = client.app[state.STORAGE]
     event: Event = await storage.events.get(answer.json()["id"])
     return event
 
@@ -157,7 +157,7 @@ async def test_api_shows_latin1_headers(make_client: MakeClient) -> None:
     """``GET /api/v1/events/{id}`` names the Latin-1 headers beside their values."""
     client = await make_client(sources=SOURCES)
     answer = await post_raw(client, "/ingest/fuzz-body", b"[]", {b"X-Forwarded-For": b"\xe9t\xe9"})
-    _, api_key = await client.app[keys.STORAGE].users.create("Ops", "ops@x.io", "admin")
+    _, api_key = await client.app[state.STORAGE].users.create("Ops", "ops@x.io", "admin")
 
     response = await client.get(
         f"/api/v1/events/{answer.json()['id']}", headers={"Authorization": f"Bearer {api_key}"}

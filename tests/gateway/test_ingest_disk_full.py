@@ -5,7 +5,7 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from gateway import keys
+from gateway import state
 from tests.gateway.conftest import MakeClient
 from tests.gateway.test_ingest_bytes import SOURCES, post_raw
 from tests.storage.test_readiness import fill_disk, free_disk
@@ -16,7 +16,7 @@ async def test_readyz_follows_a_failing_writer(make_client: MakeClient) -> None:
     """While SQLite's disk is full an event gets 503 and readiness fails on storage;
     once there is room the provider's retry is stored and the gateway is ready again."""
     client = await make_client(sources=SOURCES)
-    storage = client.app[keys.STORAGE]
+    storage = client.app[state.STORAGE]
     body = orjson.dumps({"id": "evt_full", "padding": "x" * 65_536})
     await fill_disk(storage)
 

@@ -19,8 +19,8 @@ from aiohttp.test_utils import TestClient
 from arq.connections import ArqRedis
 from multidict import CIMultiDictProxy
 
-from gateway import keys
-from gateway.api import appkeys
+from gateway import state
+from gateway.api import state as api_state
 from gateway.api.limits import KeyLimiter, RateLimit
 from gateway.app import create_app
 from storage import Storage
@@ -63,7 +63,7 @@ def api_app(app: web.Application) -> web.Application:
     for resource in app.router.resources():
         if isinstance(resource, web.PrefixedSubAppResource):
             sub: web.Application = resource.get_info()["app"]
-            if appkeys.LIMITER in sub:
+            if api_state.LIMITER in sub:
                 return sub
     raise AssertionError("the API is not mounted")
 
@@ -78,7 +78,7 @@ class Api:
     @property
     def storage(self) -> Storage:
         """The storage the gateway uses."""
-        return self.client.app[keys.STORAGE]
+        return self.client.app[state.STORAGE]
 
     async def call(
         self,
@@ -120,7 +120,7 @@ async def start_api(
 ) -> Api:
     """The gateway on ``storage_url`` with ``rate_limit`` per key and a user per role."""
     app = create_app(gateway_config(storage_url, **overrides))
-    api_app(app)[appkeys.LIMITER] = KeyLimiter(rate_limit)
+    api_app(app)[api_state.LIMITER] = KeyLimiter(rate_limit)
     client: TestClient[Any, Any] = await aiohttp_client(app)
     api = Api(client, {})
     for role in ROLES:

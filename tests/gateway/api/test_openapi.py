@@ -34,7 +34,7 @@ from schemathesis.checks import (
 
 from core.config import Config
 from core.queue import close_queue, connect_queue
-from gateway.api import appkeys
+from gateway.api import state as api_state
 from gateway.api.app import OPERATIONS, create_api
 from gateway.api.limits import KeyLimiter
 from gateway.api.schemas.subscriptions import SubscriptionIn
@@ -91,7 +91,7 @@ async def flush_queue() -> None:
 def _serve(config: Config, port: int, ready: threading.Event, stop: threading.Event) -> None:
     async def main() -> None:
         app = create_app(config)
-        api_app(app)[appkeys.LIMITER] = KeyLimiter(GENEROUS)
+        api_app(app)[api_state.LIMITER] = KeyLimiter(GENEROUS)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         await web.TCPSite(runner, "127.0.0.1", port).start()
@@ -157,7 +157,7 @@ def test_request_schemas_are_the_validating_models(server: Server) -> None:
 # Built without I/O, by the same function that serves it (test_document_is_served checks
 # they are equal): schemathesis parametrizes at collection time.
 DOCUMENT: dict[str, Any] = orjson.loads(
-    create_api(gateway_config("sqlite:///unused.db"))[appkeys.OPENAPI]
+    create_api(gateway_config("sqlite:///unused.db"))[api_state.OPENAPI]
 )
 schema = schemathesis.openapi.from_dict(DOCUMENT)
 

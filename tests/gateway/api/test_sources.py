@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import orjson
 
-from gateway.keys import CONFIG
+from gateway.state import CONFIG
 from tests.gateway.api.conftest import Api
 
 

@@ -8,7 +8,7 @@ import orjson
 from aiohttp import web
 from redis.exceptions import RedisError
 
-from gateway import keys
+from gateway import state
 from storage import StorageError
 
 READY_TIMEOUT_S = 2.0
@@ -22,10 +22,10 @@ async def healthz(request: web.Request) -> web.Response:
 async def readyz(request: web.Request) -> web.Response:
     """200 when storage and Redis both answer, else 503 naming what does not."""
     checks = {
-        "storage": await _answers(request.app[keys.STORAGE].ping()),
-        "redis": await _answers(request.app[keys.QUEUE].ping()),
+        "storage": await _answers(request.app[state.STORAGE].ping()),
+        "redis": await _answers(request.app[state.QUEUE].ping()),
     }
-    ready = all(state == "ok" for state in checks.values())
+    ready = all(outcome == "ok" for outcome in checks.values())
     return web.Response(
         status=200 if ready else 503,
         body=orjson.dumps({"status": "ready" if ready else "not ready", "checks": checks}),
@@ -44,6 +44,6 @@ async def _answers(check: object) -> str:
 async def metrics(request: web.Request) -> web.Response:
     """Prometheus text exposition."""
     return web.Response(
-        body=request.app[keys.METRICS].render(),
+        body=request.app[state.METRICS].render(),
         headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"},
     )

@@ -1,4 +1,4 @@
-"""Typed keys of the API sub-application (the gateway's own are in ``gateway.keys``)."""
+"""Typed keys of the API sub-application (the gateway's own are in ``gateway.state``)."""
 
 from __future__ import annotations
 
