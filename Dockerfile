@@ -4,7 +4,7 @@
 # deploy/config.yaml (mount your own over /etc/hookgate/config.yaml).
 FROM python:3.11-slim AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
-RUN python -m venv /opt/hookgate
+RUN python -m venv /opt/hookgate && /opt/hookgate/bin/pip install pip==26.3
 WORKDIR /src
 # The lock first: this layer is rebuilt only when a dependency changes.
 COPY requirements.lock ./

@@ -12,8 +12,13 @@ install: $(VENV)/.installed-runtime
 
 install-dev: $(VENV)/.installed-dev
 
+# pip is pinned too: the venv's bundled pip (23.x) refuses a hash-checked lock in which a
+# locked package asks for another with extras (githubkit → hishel[async,httpx]).
+PIP_VERSION := 26.3
+
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check pip==$(PIP_VERSION)
 
 $(VENV)/.installed-runtime: requirements.lock pyproject.toml | $(BIN)/python
 	$(PIP) --require-hashes -r requirements.lock
