@@ -19,11 +19,13 @@ from typing import Literal
 import yaml
 
 from core.config_reader import ConfigReader
+from core.ratelimit import RateLimit
 from verifiers import VerifierConfigError, build_verifier
 
 DEFAULT_PATH = Path("config.yaml")
 DEFAULT_STORAGE_URL = "sqlite:///./hookgate.db"
 DEFAULT_CONNECT_TIMEOUT_S = 30.0
+DAY_S = 86_400.0
 _SOURCE_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 _HANDLER_CALL = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_]\w*")
 # The source of hookgate's own operational events (``subscription.disabled``,
@@ -109,6 +111,34 @@ class DeliveryConfig:
 
 
 @dataclass(frozen=True)
+class RetentionConfig:
+    """How long rows are kept, in seconds (0 keeps them forever), and how often the
+    workers purge older ones (``relay.retention``)."""
+
+    events_s: float = 30 * DAY_S
+    attempts_s: float = 30 * DAY_S
+    interval_s: float = 3600.0
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    """The worker's own HTTP listener (``/healthz``, ``/readyz``, ``/metrics``).
+
+    ``port`` 0 turns it off; ``host`` is ``server.host`` unless ``worker.host`` is set.
+    """
+
+    host: str = ServerConfig.host
+    port: int = 9091
+
+
+@dataclass(frozen=True)
+class ApiConfig:
+    """The management API: ``rate_limit`` per API key, None when turned off."""
+
+    rate_limit: RateLimit | None = field(default_factory=RateLimit)
+
+
+@dataclass(frozen=True)
 class SourceConfig:
     """A provider posting to ``POST /ingest/{name}``, checked by preset ``verifier``."""
 
@@ -145,6 +175,9 @@ class Config:
     storage_connect_timeout_s: float = DEFAULT_CONNECT_TIMEOUT_S
     redis_url: str = "redis://localhost:6379/0"
     delivery: DeliveryConfig = field(default_factory=DeliveryConfig)
+    retention: RetentionConfig = field(default_factory=RetentionConfig)
+    worker: WorkerConfig = field(default_factory=WorkerConfig)
+    api: ApiConfig = field(default_factory=ApiConfig)
     logging: LoggingConfig = field(default_factory=LoggingConfig)
     sources: tuple[SourceConfig, ...] = ()
     handlers: tuple[HandlerConfig, ...] = ()
@@ -178,13 +211,17 @@ def parse_config(data: object, environ: Mapping[str, str]) -> Config:
     root = ConfigReader(data, "", problems, environ)
     sources = _sources(root)
     storage_url, storage_connect_timeout_s = _storage(root.section("storage"))
+    server = _server(root.section("server"))
     config = Config(
-        server=_server(root.section("server")),
+        server=server,
         storage_url=storage_url,
         storage_connect_timeout_s=storage_connect_timeout_s,
         redis_url=_url_of(root.section("redis"), "redis://localhost:6379/0"),
         security=_security(root.section("security")),
         delivery=_delivery(root.section("delivery")),
+        retention=_retention(root.section("retention")),
+        worker=_worker(root.section("worker"), server),
+        api=_api(root.section("api")),
         logging=_logging(root.section("logging")),
         sources=sources,
         handlers=_handlers(root, {source.name for source in sources} | {OPERATIONAL_SOURCE}),
@@ -282,6 +319,45 @@ def _delivery(section: ConfigReader) -> DeliveryConfig:
     )
     section.reject_unknown()
     return delivery
+
+
+def _retention(section: ConfigReader) -> RetentionConfig:
+    defaults = RetentionConfig()
+    retention = RetentionConfig(
+        events_s=section.duration("events", defaults.events_s),
+        attempts_s=section.duration("attempts", defaults.attempts_s),
+        interval_s=section.duration("interval", defaults.interval_s),
+    )
+    for key, value in (("events", retention.events_s), ("attempts", retention.attempts_s)):
+        if value < 0:
+            section.problem(key, "must not be negative (0 keeps rows forever)")
+    if retention.interval_s <= 0:
+        section.problem("interval", "must be more than 0, such as 1h")
+    section.reject_unknown()
+    return retention
+
+
+def _worker(section: ConfigReader, server: ServerConfig) -> WorkerConfig:
+    defaults = WorkerConfig()
+    worker = WorkerConfig(
+        host=section.text("host", server.host),
+        port=section.integer("port", defaults.port, minimum=0),
+    )
+    if worker.port > 65535:
+        section.problem("port", "must be at most 65535 (0 turns the worker's HTTP off)")
+    elif worker.port and worker.port == server.port and worker.host == server.host:
+        section.problem("port", f"must differ from server.port ({server.port})")
+    section.reject_unknown()
+    return worker
+
+
+def _api(section: ConfigReader) -> ApiConfig:
+    defaults = RateLimit()
+    per_s = section.number("rate_limit_per_s", defaults.per_s, 0.0)
+    burst = section.integer("rate_limit_burst", defaults.burst, minimum=0)
+    section.reject_unknown()
+    # Either at 0 turns the limit off: a bucket that holds no token would refuse all.
+    return ApiConfig(rate_limit=RateLimit(per_s, burst) if per_s > 0 and burst > 0 else None)
 
 
 def _sources(root: ConfigReader) -> tuple[SourceConfig, ...]:

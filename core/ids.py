@@ -11,7 +11,7 @@ import os
 import time
 
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-PREFIXES = frozenset({"usr", "key", "sub", "evt", "dlv", "att", "sec"})
+PREFIXES = frozenset({"usr", "key", "sub", "evt", "dlv", "att", "sec", "job"})
 _MAX_MS = (1 << 48) - 1
 
 

@@ -12,6 +12,9 @@ Jobs:
         or ids a worker is attempting, is harmless). For the API after an operator's
         retry or a replay; without it the sweeper picks them up within
         ``delivery.sweep_interval_s``.
+    ``run_jobs()``: wake a worker's bulk runner (``relay.bulk``) to run stored bulk jobs
+        now. It carries nothing: the jobs are rows, and every worker polls for them
+        anyway, so a lost wake-up costs one sweep interval.
 
 ``Queue`` is the one client that enqueues them, for the gateway and the relay alike.
 It never raises for Redis trouble: it answers what happened and logs one
@@ -38,6 +41,7 @@ log = structlog.get_logger()
 QUEUE_NAME = "hookgate:queue"
 DISPATCH_EVENTS = "dispatch_events"
 DELIVER = "deliver"
+RUN_JOBS = "run_jobs"
 # What Redis trouble looks like to a client: its own errors, a socket's, a timeout's.
 REDIS_TROUBLE = (RedisError, OSError, TimeoutError)
 
@@ -122,6 +126,10 @@ class Queue:
             return "enqueued"
         return await self._enqueue(DELIVER, delivery_ids, None)
 
+    async def run_jobs(self) -> Enqueued:
+        """Enqueue one ``run_jobs`` wake-up (one at a time: ``waiting`` if one is queued)."""
+        return await self._enqueue(RUN_JOBS, None, f"{RUN_JOBS}:{self._name}")
+
     async def depth(self) -> int | None:
         """Jobs in the queue (waiting or running); None if Redis cannot say."""
         try:
@@ -141,11 +149,14 @@ class Queue:
         except REDIS_TROUBLE as e:
             log.warning("queue_close_failed", error=type(e).__name__)
 
-    async def _enqueue(self, job: str, ids: list[str], job_id: str | None) -> Enqueued:
+    async def _enqueue(self, job: str, ids: list[str] | None, job_id: str | None) -> Enqueued:
+        args = () if ids is None else (ids,)
         try:
-            queued = await self._redis.enqueue_job(job, ids, _job_id=job_id, _queue_name=self._name)
+            queued = await self._redis.enqueue_job(
+                job, *args, _job_id=job_id, _queue_name=self._name
+            )
         except REDIS_TROUBLE as e:
-            log.warning("enqueue_failed", job=job, ids=len(ids), error=type(e).__name__)
+            log.warning("enqueue_failed", job=job, ids=len(ids or ()), error=type(e).__name__)
             if self._on_failure is not None:
                 self._on_failure()
             return "failed"

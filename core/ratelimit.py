@@ -15,8 +15,18 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 MonotonicClock = Callable[[], float]
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """``per_s`` requests a second on average, in bursts of up to ``burst`` (a config
+    value: ``api.rate_limit_per_s``/``api.rate_limit_burst`` per API key)."""
+
+    per_s: float = 50.0
+    burst: int = 100
 
 
 class TokenBucket:

@@ -10,7 +10,8 @@ from aiohttp import web
 from core.config import Config
 from core.queue import Queue
 from gateway import state
-from gateway.api import create_api
+from gateway.api import create_api, stream
+from gateway.console import create_console
 from gateway.dispatch import DispatchQueue
 from gateway.fetch import Fetcher
 from gateway.health import healthz, metrics, readyz
@@ -44,12 +45,14 @@ def create_app(
         app.cleanup_ctx.append(storage_ctx)
     else:
         app[state.STORAGE] = storage
-    app.cleanup_ctx.extend([queue_ctx, fetcher_ctx])
+    app.cleanup_ctx.extend([queue_ctx, fetcher_ctx, stream.feed_ctx])
+    app.on_shutdown.append(stream.end_streams)
     app.router.add_post("/ingest/{source}", ingest)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics)
     app.add_subapp("/api/v1", create_api(config))
+    app.add_subapp("/console", create_console())
     return app
 
 

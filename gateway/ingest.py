@@ -65,6 +65,7 @@ async def _ingest(request: web.Request, source: SourceRuntime) -> tuple[web.Stre
     if stored.duplicate:
         return _answer(source, stored, 200), "duplicate"
     request.app[state.DISPATCH].push(stored.id)
+    request.app[state.WAKEUPS].notify()  # coalesced: one publish in flight at a time
     return _answer(source, stored, source.preset.accepted_status), "accepted"
 
 

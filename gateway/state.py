@@ -6,6 +6,7 @@ from aiohttp import web
 
 from core.config import Config
 from core.queue import Queue
+from core.wakeups import Wakeups
 from gateway.dispatch import DispatchQueue
 from gateway.fetch import Fetcher
 from gateway.metrics import GatewayMetrics
@@ -19,3 +20,4 @@ STORAGE = web.AppKey("storage", Storage)
 QUEUE = web.AppKey("queue", Queue)
 DISPATCH = web.AppKey("dispatch", DispatchQueue)
 FETCHER = web.AppKey("fetcher", Fetcher)
+WAKEUPS = web.AppKey("wakeups", Wakeups)

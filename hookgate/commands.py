@@ -17,8 +17,10 @@ from gateway.server import serve as run_gateway
 from hookgate.connecting import connected_storage, wait_for_storage
 from relay.handlers import handler_problems
 from relay.metrics import RelayMetrics
+from relay.retention import Purger
 from relay.worker import run_worker
 from storage import InvalidFieldError, InvalidStorageUrlError, Storage
+from storage.retention import Purged
 from storage.urls import parse_storage_url
 
 # The errors of a listener that cannot bind; any other OSError is not ours to explain.
@@ -26,7 +28,7 @@ _LISTEN_ERRNOS = frozenset({errno.EADDRINUSE, errno.EADDRNOTAVAIL, errno.EACCES}
 
 
 class ListenError(Exception):
-    """The gateway cannot listen on ``server.host``:``server.port``."""
+    """The gateway (or the worker) cannot listen on its host and port."""
 
     def __init__(self, host: str, port: int, reason: str) -> None:
         address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
@@ -81,10 +83,10 @@ async def dev(config: Config) -> int:
             await _until_both_stop(
                 stop,
                 run_gateway(config, stop, extra_metrics=relay_metrics.render, storage=storage),
-                run_worker(config, stop, metrics=relay_metrics, storage=storage),
+                run_worker(config, stop, metrics=relay_metrics, storage=storage, observe=False),
             )
         except OSError as e:
-            raise _listen_error(config, e) from e
+            raise _listen_error(config.server.host, config.server.port, e) from e
     return 0
 
 
@@ -110,24 +112,48 @@ async def serve(config: Config) -> int:
     try:
         await run_gateway(config, stop_on_signals())
     except OSError as e:
-        raise _listen_error(config, e) from e
+        raise _listen_error(config.server.host, config.server.port, e) from e
     return 0
 
 
-def _listen_error(config: Config, error: OSError) -> ListenError | OSError:
-    """A ``ListenError`` if ``error`` is the listener failing to bind, else ``error``."""
+def _listen_error(host: str, port: int, error: OSError) -> ListenError | OSError:
+    """A ``ListenError`` if ``error`` is a listener failing to bind, else ``error``."""
     if error.errno not in _LISTEN_ERRNOS:
         return error
-    reason = os.strerror(error.errno).lower()
-    return ListenError(config.server.host, config.server.port, reason)
+    return ListenError(host, port, os.strerror(error.errno).lower())
 
 
 async def worker(config: Config) -> int:
-    """Run a relay worker until SIGTERM or SIGINT (in-flight attempts finish or are released)."""
+    """Run a relay worker until SIGTERM or SIGINT (in-flight attempts finish or are
+    released), serving its operations endpoints on ``worker.port``."""
     await wait_for_storage(config)
     hand_off_gil_quickly()
-    await run_worker(config)
+    try:
+        await run_worker(config)
+    except OSError as e:
+        raise _listen_error(config.worker.host, config.worker.port, e) from e
     return 0
+
+
+async def purge(config: Config, *, dry_run: bool) -> int:
+    """Purge what ``retention`` lets go, once, now (under the lease the workers take);
+    with ``dry_run`` print what would go and delete nothing. 1 if a worker is purging."""
+    async with connected_storage(config) as storage:
+        await storage.check_schema()
+        purger = Purger(storage=storage, config=config.retention, metrics=RelayMetrics())
+        if dry_run:
+            print(f"would purge: {_counts(await purger.preview())}")
+            return 0
+        purged = await purger.purge()
+    if purged is None:
+        print("hookgate: a worker is purging right now; try again later", file=sys.stderr)
+        return 1
+    print(f"purged: {_counts(purged)}")
+    return 0
+
+
+def _counts(purged: Purged) -> str:
+    return f"{purged.events} events, {purged.deliveries} deliveries, {purged.attempts} attempts"
 
 
 async def create_user(config: Config, name: str, email: str, role: str, *, as_json: bool) -> int:

@@ -3,10 +3,10 @@
 Both read the same config as the process they check (``$HOOKGATE_CONFIG``), so a
 mounted config with another port or Redis is checked correctly.
 
-- ``gateway``: ``GET /healthz`` on the configured port answers 200.
-- ``worker``: a relay worker on this host has refreshed its arq health-check key in
-  Redis (it does every 15 s; the key expires a second after). Until the worker serves
-  HTTP itself this is the signal that its poll loop is alive and reaches Redis.
+- ``gateway``: ``GET /healthz`` on ``server.port`` answers 200.
+- ``worker``: ``GET /healthz`` on ``worker.port`` answers 200. With the worker's
+  listener turned off (``worker.port: 0``): a relay worker on this host has refreshed
+  its arq health-check key in Redis (it does every 15 s; the key expires a second after).
 """
 
 from __future__ import annotations
@@ -28,10 +28,14 @@ _EVERY_INTERFACE = {"0.0.0.0", "::", ""}  # noqa: S104 - names the wildcard, bin
 
 def gateway_is_healthy(config: Config) -> bool:
     """Whether the gateway's ``/healthz`` answers 200."""
-    host = config.server.host
+    return _healthz_answers(config.server.host, config.server.port)
+
+
+def _healthz_answers(host: str, port: int) -> bool:
+    """Whether ``/healthz`` on ``host:port`` answers 200 (the wildcard is 127.0.0.1)."""
     host = "127.0.0.1" if host in _EVERY_INTERFACE else host
     host = f"[{host}]" if ":" in host else host
-    url = f"http://{host}:{config.server.port}/healthz"
+    url = f"http://{host}:{port}/healthz"
     try:
         with urllib.request.urlopen(url, timeout=TIMEOUT_S) as response:
             return bool(response.status == 200)
@@ -40,7 +44,10 @@ def gateway_is_healthy(config: Config) -> bool:
 
 
 def worker_is_healthy(config: Config) -> bool:
-    """Whether a worker on this host keeps its arq health-check key alive."""
+    """Whether the worker's ``/healthz`` answers 200 (without a listener: whether a
+    worker on this host keeps its arq health-check key alive)."""
+    if config.worker.port:
+        return _healthz_answers(config.worker.host, config.worker.port)
     pattern = f"{QUEUE_NAME}:health-check:{socket.gethostname()}:*"
     client = redis.Redis.from_url(
         config.redis_url, socket_timeout=TIMEOUT_S, socket_connect_timeout=TIMEOUT_S

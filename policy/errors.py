@@ -3,7 +3,8 @@
 The tree::
 
     PolicyError
-    └── SsrfBlockedError     a delivery URL may not be reached (scheme or address refused)
+    ├── SsrfBlockedError     a delivery URL may not be reached (scheme or address refused)
+    └── FilterError          a payload filter is not valid; ``path`` names the bad part
 """
 
 from __future__ import annotations
@@ -24,3 +25,13 @@ class SsrfBlockedError(PolicyError):
     def __init__(self, message: str, *, allowable: bool = False) -> None:
         super().__init__(message)
         self.allowable = allowable
+
+
+class FilterError(PolicyError):
+    """A payload filter is not valid: ``path`` names the bad part as the API shows it
+    (``filter.body.data.amount.$gtx``) and ``message`` says what is wrong with it."""
+
+    def __init__(self, path: str, message: str) -> None:
+        super().__init__(f"{path}: {message}")
+        self.path = path
+        self.message = message

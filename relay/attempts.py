@@ -7,6 +7,11 @@ then its consequences follow (``relay.consequences``: breaker counts, disabling,
 announcements). Nothing an attempt does raises out of it: the receiver's failures are
 outcomes, and a storage failure leaves the lease to run out so the sweeper tries again.
 
+A fifo subscription's deliveries go one at a time (``storage.deliveries`` leases only
+the head of its line): when an attempt finishes a head for good, the caller's
+``next_in_line`` is handed the subscription, to claim and attempt the next one at once
+rather than at the next sweep.
+
 ``drain`` is the graceful half of shutdown: no new attempt starts, those on the wire
 get ``grace_s`` to finish, the rest are cancelled and their leases released so
 another worker takes them at once.
@@ -16,13 +21,14 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 import structlog
 
 from core.clock import SECOND_US, Clock, now_us
 from core.config import DeliveryConfig
+from core.tasks import finish_or_cancel
 from relay import backoff
 from relay.admission import Admission
 from relay.breaker import Breakers, Gate
@@ -33,12 +39,12 @@ from relay.limits import Limits
 from relay.metrics import RelayMetrics
 from relay.outbound import build_request
 from relay.recorder import Recorder
-from relay.tasks import finish_or_cancel
 from storage import Storage
 from storage.records import Delivery, Event, Outcome, Subscription
 from verifiers.signer import StandardWebhooksSigner
 
 log = structlog.get_logger()
+NextInLine = Callable[[str], Awaitable[None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,14 +105,16 @@ class Attempts:
         """How many attempts are running."""
         return len(self._in_flight)
 
-    async def run(self, work: Sequence[Work]) -> None:
+    async def run(self, work: Sequence[Work], next_in_line: NextInLine | None = None) -> None:
         """Attempt each concurrently; return once each is sent (its record may still be
         committing, with others, in the background), postponed or released.
+        ``next_in_line(subscription_id)`` follows each recorded attempt that finished the
+        head of a fifo subscription's line for good.
 
         Returning before the record keeps jobs short, so arq re-checks fewer jobs in
         flight at every poll; ``drain`` and ``settle`` wait for the records.
         """
-        sent = [self._spawn(item) for item in work]
+        sent = [self._spawn(item, next_in_line) for item in work]
         if sent:
             await asyncio.gather(*sent)
 
@@ -119,17 +127,19 @@ class Attempts:
                 return
             await asyncio.wait(set(self._in_flight), timeout=left)
 
-    def _spawn(self, work: Work) -> asyncio.Future[None]:
+    def _spawn(self, work: Work, next_in_line: NextInLine | None) -> asyncio.Future[None]:
         sent: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        task = asyncio.create_task(self._attempt(work, sent))
+        task = asyncio.create_task(self._attempt(work, sent, next_in_line))
         self._in_flight.add(task)
         task.add_done_callback(self._in_flight.discard)
         return sent
 
-    async def _attempt(self, work: Work, sent: asyncio.Future[None]) -> None:
+    async def _attempt(
+        self, work: Work, sent: asyncio.Future[None], next_in_line: NextInLine | None
+    ) -> None:
         delivery_id = work.delivery.id
         try:
-            await self._admit_and_send(work, sent)
+            await self._admit_and_send(work, sent, next_in_line)
         except asyncio.CancelledError:
             # Cancelled mid-attempt (shutdown): give the delivery back now rather than
             # when the lease runs out. The release outlives this task.
@@ -148,7 +158,9 @@ class Attempts:
         self._cleanups.add(task)
         task.add_done_callback(self._cleanups.discard)
 
-    async def _admit_and_send(self, work: Work, sent: asyncio.Future[None]) -> None:
+    async def _admit_and_send(
+        self, work: Work, sent: asyncio.Future[None], next_in_line: NextInLine | None
+    ) -> None:
         admitted = await self._admission.admit(work.delivery, work.subscription)
         if admitted is None:
             return
@@ -157,7 +169,16 @@ class Attempts:
         finally:
             admitted.permit.release()
         _done(sent)
-        await self._conclude(work, admitted.gate, outcome)
+        recorded = await self._conclude(work, admitted.gate, outcome)
+        subscription = work.subscription
+        if (
+            next_in_line is not None
+            and subscription is not None
+            and subscription.fields.ordering == "fifo"
+            and recorded is not None
+            and recorded.status != "pending"
+        ):
+            await next_in_line(subscription.id)
 
     async def _send(self, work: Work) -> Outcome:
         if work.subscription is None or work.signer is None:
@@ -175,11 +196,13 @@ class Attempts:
         self._metrics.attempt_seconds.labels("http").observe(outcome.duration_ms / 1000)
         return outcome
 
-    async def _conclude(self, work: Work, gate: Gate, sent: Outcome) -> None:
-        """Judge the attempt, record it, then follow its consequences."""
+    async def _conclude(self, work: Work, gate: Gate, sent: Outcome) -> Delivery | None:
+        """Judge the attempt, record it, then follow its consequences; the delivery as
+        recorded (None if it no longer exists)."""
         delivery, subscription = work.delivery, work.subscription
         now = self._clock()
-        outcome = backoff.judge(sent, delivery.attempt_count + 1, self._config, now)
+        retry = None if subscription is None else subscription.fields.retry
+        outcome = backoff.judge(sent, delivery.attempt_count + 1, self._config, now, retry=retry)
         subscription_id = None if subscription is None else subscription.id
         # A success clears the subscription's failure count with the record, but only
         # when there is one to clear: a no-op UPDATE still takes SQLite's write lock.
@@ -207,6 +230,7 @@ class Attempts:
             recorded=recorded,
             now=now,
         )
+        return recorded
 
     def _count(self, outcome: Outcome) -> None:
         label = "retrying" if outcome.status == "pending" else str(outcome.status)

@@ -10,6 +10,10 @@ Why retries and not attempts: SPEC §6 wants the default schedule to span at lea
 the first and the 8th attempt (5 + 30 + 180 + 1 080 + 6 480 + 36 000 + 36 000 s). Read
 as retries, the 9th attempt comes ~32 h after the first, without changing any default.
 
+A subscription's own ``retry`` (``RetryPolicy``: ``max_attempts`` and the backoff's
+``initial_s``, ``multiplier``, ``max_s``) overrides those settings for its deliveries;
+what it leaves out, and ``jitter``, come from the config (``policy_for``).
+
 Special answers:
 - ``Retry-After`` on 429 or 503 (seconds or an HTTP date) moves the next attempt to
   the later of the schedule and the header, capped at ``max_s``;
@@ -27,7 +31,7 @@ from email.utils import parsedate_to_datetime
 
 from core.clock import SECOND_US
 from core.config import BackoffConfig, DeliveryConfig
-from storage.records import Outcome
+from storage.records import Outcome, RetryPolicy
 
 Random = Callable[[], float]
 RETRY_AFTER_STATUSES = frozenset({429, 503})
@@ -57,15 +61,36 @@ def retry_after_s(value: str | None, now_s: float) -> float | None:
     return max(0.0, when.timestamp() - now_s)
 
 
+def policy_for(config: DeliveryConfig, retry: RetryPolicy | None) -> DeliveryConfig:
+    """``config`` with a subscription's ``retry`` override applied (None: as it is)."""
+    if retry is None:
+        return config
+    backoff = config.backoff
+    return replace(
+        config,
+        max_attempts=config.max_attempts if retry.max_attempts is None else retry.max_attempts,
+        backoff=replace(
+            backoff,
+            initial_s=backoff.initial_s if retry.initial_s is None else retry.initial_s,
+            multiplier=backoff.multiplier if retry.multiplier is None else retry.multiplier,
+            max_s=backoff.max_s if retry.max_s is None else retry.max_s,
+        ),
+    )
+
+
 def judge(
     outcome: Outcome,
     attempt: int,
     config: DeliveryConfig,
     now_us: int,
     random: Random = _random.random,
+    *,
+    retry: RetryPolicy | None = None,
 ) -> Outcome:
     """``outcome`` of attempt number ``attempt`` (1-based), completed with what it means
-    for its delivery: the new ``status`` and, if pending, ``next_attempt_at``."""
+    for its delivery: the new ``status`` and, if pending, ``next_attempt_at``. ``retry``
+    is the subscription's own policy, if it has one (``policy_for``)."""
+    config = policy_for(config, retry)
     if outcome.succeeded:
         return replace(outcome, status="succeeded", next_attempt_at=None)
     if (

@@ -25,7 +25,8 @@ from typing import Literal
 from core.clock import SECOND_US
 from core.config import DeliveryConfig
 from storage.deliveries import Deliveries
-from storage.subscriptions import Health, Subscriptions
+from storage.records import Health
+from storage.subscriptions import Subscriptions
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,20 +14,27 @@ cancels those whose target is gone, and runs the rest (signers are cached briefl
 see ``relay.signing``).
 
 Both match against the enabled subscriptions as this worker last read them: the list
-is re-read only when ``subscriptions.revision()`` moved (``SubscriptionCache``), while
-the breaker state of the subscriptions in a batch is read fresh for every batch.
+is re-read only when ``subscriptions.revision()`` moved (``SubscriptionCache``, which
+compiles their payload filters once per read), while the breaker state of the
+subscriptions in a batch is read fresh for every batch.
+
+A fifo subscription's deliveries are leased only at the head of its line (see
+``storage.deliveries``): ``dispatch`` attempts those ``create`` leased, and when an
+attempt finishes a head, ``_next_in_line`` claims the next one and attempts it at once.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 
 import structlog
 
 from core.clock import now_us
 from core.config import HandlerConfig
-from policy.matching import handler_name, targets_for
+from policy.filters import Filter
+from policy.matching import compile_filters, handler_name, targets_for
 from relay.attempts import Attempts, Work
 from relay.breaker import Breakers
 from relay.metrics import RelayMetrics
@@ -43,16 +50,24 @@ SIGNER_RETRY_S = 60
 DISPATCH_BATCH = 500
 
 
+@dataclass(frozen=True, slots=True)
+class Routing:
+    """The enabled subscriptions by id, and their payload filters compiled, as read once."""
+
+    subscriptions: Mapping[str, Subscription]
+    filters: Mapping[str, Filter]
+
+
 class SubscriptionCache:
     """The enabled subscriptions, re-read only when their revision moved."""
 
     def __init__(self, subscriptions: Subscriptions) -> None:
         self._subscriptions = subscriptions
         self._revision: int | None = None
-        self._enabled: dict[str, Subscription] = {}
+        self._enabled = Routing({}, {})
         self._lock = asyncio.Lock()
 
-    async def enabled(self) -> dict[str, Subscription]:
+    async def enabled(self) -> Routing:
         """Enabled subscriptions by id, at least as new as every change committed
         before this call."""
         # The revision is read *before* the list. A change committed before this call
@@ -68,7 +83,7 @@ class SubscriptionCache:
         async with self._lock:
             if revision != self._revision:  # another job may have just read it
                 found = await self._subscriptions.enabled()
-                self._enabled = {sub.id: sub for sub in found}
+                self._enabled = Routing({sub.id: sub for sub in found}, compile_filters(found))
                 self._revision = revision
             return self._enabled
 
@@ -103,13 +118,15 @@ class Dispatcher:
         """Create and attempt the deliveries of events not yet dispatched; how many."""
         # Both reads at once: on SQLite they queue on the reader thread back to back
         # instead of waiting for the event loop in between.
-        events, subscriptions = await asyncio.gather(
-            self._events(set(event_ids)), self._cache.enabled()
-        )
+        events, routing = await asyncio.gather(self._events(set(event_ids)), self._cache.enabled())
         if not events:
             return 0
+        subscriptions = routing.subscriptions
         plans = [
-            (event.id, targets_for(event, subscriptions.values(), self._handlers))
+            (
+                event.id,
+                targets_for(event, subscriptions.values(), self._handlers, routing.filters),
+            )
             for event in events.values()
         ]
         created, _ = await asyncio.gather(
@@ -142,12 +159,12 @@ class Dispatcher:
         """Attempt deliveries this worker holds the lease of."""
         if not deliveries:
             return
-        events, subscriptions, _ = await asyncio.gather(
+        events, routing, _ = await asyncio.gather(
             self._events({delivery.event_id for delivery in deliveries}),
             self._cache.enabled(),
             self._refresh_breakers(delivery.subscription_id for delivery in deliveries),
         )
-        await self._run(deliveries, events, subscriptions)
+        await self._run(deliveries, events, routing.subscriptions)
 
     async def _run(
         self,
@@ -174,7 +191,14 @@ class Dispatcher:
                 signer = None if subscription is None else signers[subscription.id]
                 work.append(Work(delivery, event, subscription, signer))
         await self._set_aside(gone, unsigned)
-        await self._attempts.run(work)
+        await self._attempts.run(work, self._next_in_line)
+
+    async def _next_in_line(self, subscription_id: str) -> None:
+        """The head of a fifo subscription's line just finished: claim the next one (if
+        it is due and free) and attempt it now rather than at the next sweep."""
+        await self.attempt(
+            await self._storage.deliveries.claim_heads([subscription_id], self._lease_s)
+        )
 
     def _target_exists(self, delivery: Delivery, subscription: Subscription | None) -> bool:
         if delivery.subscription_id is not None:

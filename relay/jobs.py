@@ -30,3 +30,9 @@ async def deliver(ctx: dict[str, Any], delivery_ids: list[str]) -> None:
         await relay.dispatcher.deliver(delivery_ids)
     except Exception:  # storage down: the sweeper claims them later
         log.exception("deliver_failed", deliveries=len(delivery_ids))
+
+
+async def run_jobs(ctx: dict[str, Any]) -> None:
+    """Wake this worker's bulk runner (``relay.bulk``): the API stored a bulk job."""
+    relay: Relay = ctx[RELAY]
+    relay.bulk.wake()

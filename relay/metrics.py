@@ -1,7 +1,8 @@
 """The worker's Prometheus metrics, on a registry of its own (no process globals).
 
-``RelayMetrics.render()`` returns the text exposition; whoever serves HTTP (the
-gateway in ``hookgate dev``) exposes it.
+``RelayMetrics.render()`` returns the text exposition; whoever serves HTTP exposes it:
+the worker's own listener (``relay.observe``), or the gateway in ``hookgate dev``. The
+backlog gauges are refreshed every few seconds by ``relay.observe.Gauges``.
 """
 
 from __future__ import annotations
@@ -10,10 +11,11 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 
 ATTEMPT_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 OUTCOMES = ("succeeded", "retrying", "failed", "postponed", "cancelled")
+PURGED_KINDS = ("events", "deliveries", "attempts")
 
 
 class RelayMetrics:
-    """Deliveries by outcome, attempt latency, due backlog, sweeper re-drives."""
+    """Deliveries by outcome, attempt latency, the backlog, sweeper re-drives, purges."""
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
@@ -49,6 +51,34 @@ class RelayMetrics:
             ["kind"],
             registry=self.registry,
         )
+        self.queue_depth = Gauge(
+            "hookgate_queue_depth",
+            "Jobs in the arq queue (waiting or running), as of the last refresh.",
+            registry=self.registry,
+        )
+        self.pending = Gauge(
+            "hookgate_deliveries_pending",
+            "Deliveries pending (due or waiting for a retry), as of the last refresh.",
+            registry=self.registry,
+        )
+        self.oldest_pending_age = Gauge(
+            "hookgate_oldest_pending_age_seconds",
+            "Age of the oldest pending delivery (0 when none), as of the last refresh.",
+            registry=self.registry,
+        )
+        self.breakers_open = Gauge(
+            "hookgate_breakers_open",
+            "Subscriptions whose circuit breaker is open, as of the last refresh.",
+            registry=self.registry,
+        )
+        self.purged = Counter(
+            "hookgate_purged",
+            "Rows purged past their retention, by kind: events, deliveries, attempts.",
+            ["kind"],
+            registry=self.registry,
+        )
+        for kind in PURGED_KINDS:
+            self.purged.labels(kind)
         for outcome in OUTCOMES:
             self.deliveries.labels(outcome)
         for kind in ("events", "deliveries"):

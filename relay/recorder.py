@@ -4,18 +4,19 @@ Every attempt ends with a ``record``; under load hundreds finish per second, and
 commit each would make the relay as slow as the disk's fsync. ``Recorder`` batches
 whatever is waiting while the previous batch commits (``storage.group_commit``), so
 an idle worker commits at once and a busy one in large batches. Each caller is
-released only once its attempt is durable. A success may also clear its
-subscription's failure count, once per batch.
+released only once its attempt is durable. The same transaction moves each
+subscription's last success and failure times forward and clears the failure count
+of those that succeeded with failures to clear: one statement per batch, whatever its
+size (``Attempts.record``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from storage.attempts import Attempts
 from storage.group_commit import GroupCommitter
 from storage.records import Delivery, Outcome
-from storage.subscriptions import Subscriptions
 
 Item = tuple[str, Outcome, str | None]
 
@@ -24,10 +25,15 @@ class Recorder:
     """Records outcomes in batches."""
 
     def __init__(
-        self, attempts: Attempts, subscriptions: Subscriptions, max_batch: int = 256
+        self,
+        attempts: Attempts,
+        max_batch: int = 256,
+        *,
+        on_commit: Callable[[], None] | None = None,
     ) -> None:
         self._attempts = attempts
-        self._subscriptions = subscriptions
+        # Told after each batch commits (``core.wakeups``: live streams read the feed).
+        self._on_commit = on_commit
         self._committer: GroupCommitter[Item, Delivery | None] = GroupCommitter(
             self._commit, max_batch
         )
@@ -40,10 +46,10 @@ class Recorder:
         return await self._committer.submit((delivery_id, outcome, healthy))
 
     async def _commit(self, items: Sequence[Item]) -> list[Delivery | None]:
-        recorded = await self._attempts.record([(d, outcome) for d, outcome, _ in items])
         healthy = {sub for _, _, sub in items if sub is not None}
-        if healthy:
-            await self._subscriptions.note_successes(sorted(healthy))
+        recorded = await self._attempts.record([(d, outcome) for d, outcome, _ in items], healthy)
+        if self._on_commit is not None:
+            self._on_commit()
         return recorded
 
     async def close(self) -> None:

@@ -15,8 +15,10 @@ from dataclasses import dataclass
 from core.clock import Clock, now_us
 from core.config import Config
 from core.queue import QUEUE_NAME, Queue
+from core.wakeups import Wakeups
 from relay.attempts import Attempts
 from relay.breaker import Breakers
+from relay.bulk import BulkRunner
 from relay.calls import Calls
 from relay.consequences import Consequences
 from relay.dispatcher import Dispatcher
@@ -24,8 +26,10 @@ from relay.handlers import load_handlers
 from relay.http import Sender, open_session
 from relay.limits import Limits
 from relay.metrics import RelayMetrics
+from relay.observe import Gauges
 from relay.operational import Announcer
 from relay.recorder import Recorder
+from relay.retention import Purger
 from relay.sweeper import Sweeper
 from relay.timing import Timing, timing_for
 from storage import Storage, open_storage
@@ -46,7 +50,11 @@ class Relay:
     attempts: Attempts
     dispatcher: Dispatcher
     sweeper: Sweeper
+    bulk: BulkRunner
     queue_name: str
+    queue: Queue
+    purger: Purger
+    gauges: Gauges
 
 
 @asynccontextmanager
@@ -69,13 +77,14 @@ async def open_relay(
     metrics = metrics or RelayMetrics()
     allowed = config.security.allowed_target_networks
     queue = Queue.connect(config.redis_url, name=queue_name)
+    wakeups = Wakeups.connect(config.redis_url)
     try:
         async with (
             _storage(config, shared_storage) as storage,
             open_session(allowed, connections=CONNECTIONS) as session,
         ):
             await storage.check_schema()
-            recorder = Recorder(storage.attempts, storage.subscriptions)
+            recorder = Recorder(storage.attempts, on_commit=wakeups.notify)
             limits = Limits(CONNECTIONS, timing.admission_wait_s)
             breakers = Breakers(
                 storage.subscriptions, storage.deliveries, config.delivery, timing.probe_hold_s
@@ -124,7 +133,19 @@ async def open_relay(
                     attempts=attempts,
                     dispatcher=dispatcher,
                     sweeper=sweeper,
+                    bulk=BulkRunner(
+                        storage=storage,
+                        queue=queue,
+                        handlers=config.handlers,
+                        poll_interval_s=timing.sweep_interval_s,
+                        clock=clock,
+                    ),
                     queue_name=queue_name,
+                    queue=queue,
+                    purger=Purger(
+                        storage=storage, config=config.retention, metrics=metrics, clock=clock
+                    ),
+                    gauges=Gauges(storage=storage, queue=queue, metrics=metrics, clock=clock),
                 )
             finally:
                 await attempts.drain(timing.drain_s)
@@ -132,6 +153,7 @@ async def open_relay(
                 await dispatcher.close()
                 await recorder.close()
     finally:
+        await wakeups.close()
         await queue.close()
 
 

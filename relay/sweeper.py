@@ -18,6 +18,8 @@ Each worker runs one; storage arbitrates between them. A pass:
    no more than this worker has free attempt slots: each worker takes what it can do,
    so a backlog spreads over workers without ever being claimed faster than it is
    delivered (a claimed delivery waiting in a queue would see its lease run out).
+   Of a fifo subscription only the head of its line is claimable (``storage.deliveries``):
+   this is how a retry that came due, or a head whose worker died, gets going again.
 3. The due backlog is measured for the metrics.
 
 When a pass found a full batch the next one follows at once, else after the interval.

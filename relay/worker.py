@@ -32,6 +32,11 @@ arq settings, each chosen against how arq claims, retries and loses jobs
   several workers do not overwrite one key (arq #276).
 - orjson (de)serializer from ``core.queue``; jobs carry ids only.
 
+Beside arq each worker runs the sweeper, the retention purge (``relay.retention``: one
+worker at a time) and the backlog gauges, and serves ``/healthz``, ``/readyz`` and
+``/metrics`` on ``worker.port`` (``relay.observe``; not in ``hookgate dev``, whose
+gateway shows the relay's metrics).
+
 Redis failures kill arq's poll loop (arq #435). ``run_worker`` then closes that arq
 worker, waits (1 s, doubling to 30 s) and starts a fresh one, while the sweeper keeps
 delivering from storage, dispatching in-process when Redis will not take jobs.
@@ -42,27 +47,31 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import structlog
 from arq.connections import ArqRedis
 from arq.worker import Worker, func
 
-from core.config import Config
+from core.config import Config, WorkerConfig
 from core.queue import (
     DELIVER,
     DISPATCH_EVENTS,
     QUEUE_NAME,
     REDIS_TROUBLE,
+    RUN_JOBS,
     close_queue,
     connect_queue,
     deserialize,
     serialize,
 )
-from core.signals import stop_on_signals
-from relay.jobs import RELAY, deliver, dispatch_events
+from core.signals import sleep_unless_stopped, stop_on_signals
+from core.tasks import finish_or_cancel
+from relay.jobs import RELAY, deliver, dispatch_events, run_jobs
 from relay.metrics import RelayMetrics
+from relay.observe import create_observer, observing
 from relay.runtime import Relay, open_relay
-from relay.tasks import finish_or_cancel
 from storage import Storage
 
 log = structlog.get_logger()
@@ -80,6 +89,7 @@ def create_worker(relay: Relay, redis: ArqRedis, *, burst: bool = False) -> Work
         functions=[
             func(dispatch_events, name=DISPATCH_EVENTS),
             func(deliver, name=DELIVER),
+            func(run_jobs, name=RUN_JOBS),
         ],
         queue_name=relay.queue_name,
         redis_pool=redis,
@@ -108,24 +118,48 @@ async def run_worker(
     metrics: RelayMetrics | None = None,
     queue_name: str = QUEUE_NAME,
     storage: Storage | None = None,
+    observe: bool = True,
 ) -> None:
-    """Run a worker until ``stop`` is set (by default: until SIGTERM or SIGINT).
+    """Run a worker until ``stop`` is set (by default: until SIGTERM or SIGINT), with
+    the sweeper, the retention purge and the backlog gauges beside it and, if
+    ``observe``, its ``/healthz``, ``/readyz`` and ``/metrics`` on ``worker.port``
+    (``OSError`` if that port is taken).
 
     In one process with the gateway, pass the ``stop`` event they share, the
-    ``metrics`` to serve, and the gateway's ``storage`` (see ``open_relay``).
+    ``metrics`` to serve, the gateway's ``storage`` (see ``open_relay``) and
+    ``observe=False``: the gateway's ``/metrics`` shows the relay's.
     """
     stop = stop if stop is not None else stop_on_signals()
-    async with open_relay(
-        config, metrics=metrics, queue_name=queue_name, shared_storage=storage
-    ) as relay:
+    async with (
+        open_relay(config, metrics=metrics, queue_name=queue_name, shared_storage=storage) as relay,
+        _observed(relay, config.worker if observe else None),
+    ):
         log.info("worker_started", queue=queue_name)
         sweeper = asyncio.create_task(relay.sweeper.run(stop))
+        purger = asyncio.create_task(relay.purger.run(stop))
+        gauges = asyncio.create_task(relay.gauges.run(stop))
+        bulk = asyncio.create_task(relay.bulk.run(stop))
         try:
             await _work_until(relay, stop)
         finally:
             stop.set()
             await sweeper
+            await purger
+            await gauges
+            await bulk
         log.info("worker_stopped")
+
+
+@asynccontextmanager
+async def _observed(relay: Relay, worker: WorkerConfig | None) -> AsyncIterator[None]:
+    """The worker's operations listener for the block (none without a port)."""
+    if worker is None or not worker.port:
+        yield
+        return
+    app = create_observer(relay.storage, relay.queue, relay.metrics)
+    async with observing(app, worker.host, worker.port):
+        log.info("worker_listening", host=worker.host, port=worker.port)
+        yield
 
 
 async def _work_until(relay: Relay, stop: asyncio.Event) -> None:
@@ -148,7 +182,7 @@ async def _work_until(relay: Relay, stop: asyncio.Event) -> None:
             delay = RESTART_DELAYS_S[min(failures, len(RESTART_DELAYS_S) - 1)]
             failures += 1
             log.error("arq_worker_failed", error=repr(failure), restart_in_s=delay)
-            await _sleep_unless(stop, delay)
+            await sleep_unless_stopped(stop, delay)
         else:
             failures = 0
 
@@ -180,11 +214,3 @@ async def close_worker(worker: Worker, redis: ArqRedis) -> None:
     except REDIS_TROUBLE as e:
         log.warning("arq_close_failed", error=type(e).__name__)
     await close_queue(redis)
-
-
-async def _sleep_unless(stop: asyncio.Event, seconds: float) -> None:
-    try:
-        async with asyncio.timeout(seconds):
-            await stop.wait()
-    except TimeoutError:
-        return

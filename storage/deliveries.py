@@ -5,11 +5,37 @@ gives up (``failed``) or its target goes away (``cancelled``). A worker *claims*
 deliveries by setting a lease; if it dies, the lease runs out and the sweeper claims
 them again — at least once, never lost. Each try is an attempt (``storage.attempts``,
 which moves the delivery to its outcome with ``apply_outcomes``).
+
+**Ordered (fifo) subscriptions** are kept in order here, in storage, not in any
+worker's memory, so the order holds across any number of workers and through their
+crashes. A subscription's deliveries stand in a *line* ordered by their event's
+``received_at``, then the event id, then the delivery id (``received_at`` is copied
+onto the delivery when it is created, and ``deliveries_line`` indexes the pending
+part of each line). A delivery of a fifo subscription may be leased only while it is
+the *head* of its line (``_HEAD``):
+
+- no delivery of the same subscription earlier in the line is ``pending`` — one
+  waiting for its retry, postponed by the breaker, or leased to a worker that may have
+  died holds everything behind it until it succeeds, fails for good or is cancelled;
+- no event received before it is still undispatched: a dispatch job lost with a
+  killed worker, or running in another worker's uncommitted transaction, may yet
+  create a delivery that goes in front.
+
+Every path that leases checks it, in the statement that leases: ``claim_due`` (the
+sweeper), ``claim`` (the ``deliver`` job) and ``claim_heads`` (the worker that just
+finished a head hands on to the next); ``create`` with a lease (the dispatcher) leases
+a new fifo delivery only if it is the head, and leaves the others out of its answer
+for whoever finishes the one in front. Only the head is ever leased, and a lease goes
+to one worker at a time, so a line's deliveries are attempted one at a time, in order.
+An operator's retry (``retry``, or a bulk retry) puts a finished delivery back in its
+line at its event's place: it becomes the head again, and the deliveries behind it
+that are still pending wait for it; those already sent stay sent.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 
 from core.clock import Clock, now_us
 from core.ids import new_id
@@ -25,13 +51,25 @@ from storage.query import (
     fetch_page,
     to_page,
 )
-from storage.records import Delivery, Outcome, Page, Target
+from storage.records import Delivery, DeliveryStatus, Outcome, Page, Target
 
 _COLUMNS = (
     "id, event_id, subscription_id, target, status, attempt_count, next_attempt_at, "
     "last_status_code, created_at, updated_at"
 )
 Plan = tuple[str, Sequence[Target]]
+# Whether the ``deliveries`` row aliased ``d`` may be leased: it is not a fifo
+# subscription's, or it heads its line (see the module docstring). Both probes are one
+# index lookup (``deliveries_line``, ``events_undispatched_received``).
+_HEAD = (
+    "NOT EXISTS (SELECT 1 FROM subscriptions s WHERE s.id = d.subscription_id "
+    "AND s.ordering = 'fifo' AND ("
+    "EXISTS (SELECT 1 FROM deliveries p WHERE p.subscription_id = d.subscription_id "
+    "AND p.status = 'pending' "
+    "AND (p.received_at, p.event_id, p.id) < (d.received_at, d.event_id, d.id)) "
+    "OR EXISTS (SELECT 1 FROM events u WHERE u.dispatched_at IS NULL "
+    "AND (u.received_at, u.id) < (d.received_at, d.event_id))))"
+)
 
 
 def _delivery(row: Row) -> Delivery:
@@ -68,7 +106,9 @@ class Deliveries:
         is marked dispatched if it was not, so the sweeper never fans it out again.
 
         The deliveries are due now; with ``lease_s`` they are leased to the caller, which
-        is about to attempt them, so the sweeper does not claim them meanwhile. An event
+        is about to attempt them, so the sweeper does not claim them meanwhile — except a
+        fifo subscription's that is not the head of its line: it is created unleased and
+        left out of the answer (whoever finishes the one in front takes it). An event
         planned twice gets the targets of its last plan.
         """
         targets = dict(plans)
@@ -82,6 +122,18 @@ class Deliveries:
                 event_id: _new_deliveries(event_id, targets[event_id], now) for event_id in chosen
             }
             await self._insert_rows(tx, [d for batch in created.values() for d in batch], lease_s)
+            if lease_s is not None:
+                ordered = {
+                    delivery.id
+                    for event_id, batch in created.items()
+                    for delivery, target in zip(batch, targets[event_id], strict=True)
+                    if target.ordered
+                }
+                held = await _unlease_behind(tx, ordered)
+                created = {
+                    event_id: [d for d in batch if d.id not in held]
+                    for event_id, batch in created.items()
+                }
             return created
 
     @staticmethod
@@ -93,8 +145,9 @@ class Deliveries:
             return
         await tx.executemany(
             "INSERT INTO deliveries (id, event_id, subscription_id, target, status, "
-            "attempt_count, next_attempt_at, lease_until, created_at, updated_at) "
-            "VALUES ($1, $2, $3, $4, 'pending', 0, $5, $6, $5, $5)",
+            "attempt_count, next_attempt_at, lease_until, created_at, updated_at, received_at) "
+            "VALUES ($1, $2, $3, $4, 'pending', 0, $5, $6, $5, $5, "
+            "(SELECT e.received_at FROM events e WHERE e.id = $2))",
             [
                 (
                     d.id,
@@ -186,7 +239,8 @@ class Deliveries:
     async def claim_due(
         self, lease_s: float, limit: int = 100, now: int | None = None
     ) -> list[Delivery]:
-        """Lease up to ``limit`` pending deliveries that are due and not leased.
+        """Lease up to ``limit`` pending deliveries that are due and not leased (of a
+        fifo subscription, only the head of its line).
 
         Two workers never get the same row: PostgreSQL skips rows another
         transaction has locked; SQLite has one writer at a time.
@@ -195,18 +249,38 @@ class Deliveries:
         rows = await self._claim(at, at + int(lease_s * 1_000_000), limit)
         return [_delivery(row) for row in rows]
 
-    async def _claim(self, at: int, lease_until: int, limit: int) -> list[Row]:
+    async def claim_heads(
+        self, subscription_ids: Collection[str], lease_s: float, now: int | None = None
+    ) -> list[Delivery]:
+        """Lease the head of each fifo subscription's line in ``subscription_ids`` if it
+        is due and not leased (the worker that just finished the one in front)."""
+        if not subscription_ids:
+            return []
+        at = self._clock() if now is None else now
+        rows = await self._claim(
+            at, at + int(lease_s * 1_000_000), len(subscription_ids), subscription_ids
+        )
+        return [_delivery(row) for row in rows]
+
+    async def _claim(
+        self, at: int, lease_until: int, limit: int, subscription_ids: Collection[str] = ()
+    ) -> list[Row]:
         # A MATERIALIZED CTE runs the locking SELECT exactly once; inside `IN (…)` the
         # planner may re-run it and hand the same row to two workers.
+        where = Where()
+        until, now = where.param(lease_until), where.param(at)
+        among = ""
+        if subscription_ids:
+            among = f"AND d.subscription_id IN ({_placeholders(where, subscription_ids)}) "
         async with self._db.transaction() as tx:
             return await tx.fetch(
-                "WITH due AS MATERIALIZED (SELECT id FROM deliveries WHERE status = 'pending' "
-                "AND next_attempt_at <= $2 AND (lease_until IS NULL OR lease_until <= $2) "
-                f"ORDER BY next_attempt_at LIMIT {int(limit)} {self._db.dialect.skip_locked}) "
-                "UPDATE deliveries SET lease_until = $1 FROM due WHERE deliveries.id = due.id "
-                f"RETURNING {_prefixed('deliveries')}",
-                lease_until,
-                at,
+                "WITH due AS MATERIALIZED (SELECT d.id FROM deliveries d "
+                f"WHERE d.status = 'pending' {among}AND d.next_attempt_at <= {now} "
+                f"AND (d.lease_until IS NULL OR d.lease_until <= {now}) AND {_HEAD} "
+                f"ORDER BY d.next_attempt_at LIMIT {int(limit)} {self._db.dialect.skip_locked}) "
+                f"UPDATE deliveries SET lease_until = {until} FROM due "
+                f"WHERE deliveries.id = due.id RETURNING {_prefixed('deliveries')}",
+                *where.args,
             )
 
     async def claim(
@@ -222,11 +296,12 @@ class Deliveries:
         placeholders = _placeholders(where, delivery_ids)
         async with self._db.transaction() as tx:
             rows = await tx.fetch(
-                f"UPDATE deliveries SET lease_until = {where.param(at + int(lease_s * 1_000_000))} "
-                f"WHERE id IN ({placeholders}) AND status = 'pending' "
-                f"AND next_attempt_at <= {where.param(at)} "
-                f"AND (lease_until IS NULL OR lease_until <= {where.param(at)}) "
-                f"RETURNING {_COLUMNS}",
+                f"UPDATE deliveries AS d "
+                f"SET lease_until = {where.param(at + int(lease_s * 1_000_000))} "
+                f"WHERE d.id IN ({placeholders}) AND d.status = 'pending' "
+                f"AND d.next_attempt_at <= {where.param(at)} "
+                f"AND (d.lease_until IS NULL OR d.lease_until <= {where.param(at)}) "
+                f"AND {_HEAD} RETURNING {_COLUMNS}",
                 *where.args,
             )
         return sorted((_delivery(row) for row in rows), key=lambda d: d.id)
@@ -290,6 +365,27 @@ class Deliveries:
         )
         return 0 if row is None else int(row["due"])
 
+    async def count_by_event(
+        self, event_ids: Collection[str], owner_id: str | None = None
+    ) -> dict[str, int]:
+        """How many deliveries each of ``event_ids`` has (``owner_id``: to that owner's
+        subscriptions only), in one query over the ``deliveries_event`` index."""
+        if not event_ids:
+            return {}
+        where = Where()
+        placeholders = ", ".join(where.param(event_id) for event_id in event_ids)
+        join = ""
+        if owner_id is not None:
+            join = " JOIN subscriptions s ON s.id = d.subscription_id"
+            where.add("s.owner_id = {}", owner_id)
+        where.clauses.insert(0, f"d.event_id IN ({placeholders})")
+        rows = await self._db.fetch(
+            f"SELECT d.event_id, COUNT(*) AS n FROM deliveries d{join}{where.sql()} "
+            "GROUP BY d.event_id",
+            *where.args,
+        )
+        return {row["event_id"]: int(row["n"]) for row in rows}
+
     async def retry(self, delivery_id: str) -> Delivery:
         """Make a finished or waiting delivery due now (an operator's retry)."""
         now = self._clock()
@@ -302,6 +398,20 @@ class Deliveries:
         if not changed:
             raise NotFoundError(f"no delivery {delivery_id}")
         return await self.get(delivery_id)
+
+
+async def _unlease_behind(tx: Connection, delivery_ids: Collection[str]) -> set[str]:
+    """Release the lease of those of ``delivery_ids`` (new, leased, of fifo
+    subscriptions) that are not the head of their line; their ids."""
+    if not delivery_ids:
+        return set()
+    where = Where()
+    rows = await tx.fetch(
+        "UPDATE deliveries AS d SET lease_until = NULL "
+        f"WHERE d.id IN ({_placeholders(where, delivery_ids)}) AND NOT {_HEAD} RETURNING id",
+        *where.args,
+    )
+    return {row["id"] for row in rows}
 
 
 async def cancel_pending(
@@ -385,3 +495,122 @@ def _new_deliveries(event_id: str, targets: Sequence[Target], now: int) -> list[
         )
         for target in targets
     ]
+
+
+@dataclass(frozen=True, slots=True)
+class RetryFilter:
+    """The deliveries a bulk retry touches (``storage.jobs``), fixed when it is created.
+
+    ``event_types`` are the types the caller's ``event_type`` pattern matched then
+    (None: any type); ``owner_id`` keeps deliveries to that user's subscriptions only;
+    ``through`` is the last delivery id the job may reach, so deliveries that fail
+    after the job was created are not its business. Times are unix microseconds.
+    """
+
+    statuses: tuple[DeliveryStatus, ...] = ("failed",)
+    subscription_id: str | None = None
+    source: str | None = None
+    event_type: str | None = None
+    event_types: tuple[str, ...] | None = None
+    since: int | None = None
+    until: int | None = None
+    owner_id: str | None = None
+    through: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RetryCandidate:
+    """A delivery a bulk retry reached; ``live`` unless its subscription was deleted or
+    is disabled (then it is skipped, as a single retry would refuse it)."""
+
+    id: str
+    live: bool
+
+
+def _retry_query(f: RetryFilter) -> tuple[str, Where]:
+    """The joins and conditions selecting ``f``'s deliveries (``d``), for the count a
+    dry run answers and for the batches a job applies alike."""
+    where = Where()
+    where.clauses.append(f"d.status IN ({_placeholders(where, f.statuses)})")
+    where.add("d.subscription_id = {}", f.subscription_id).add("d.id <= {}", f.through)
+    add_time_range(
+        where,
+        id_column="d.id",
+        time_column="d.created_at",
+        prefix="dlv",
+        since=f.since,
+        until=f.until,
+    )
+    joins = " LEFT JOIN subscriptions s ON s.id = d.subscription_id"
+    where.add("s.owner_id = {}", f.owner_id)
+    if f.source is not None or f.event_types is not None:
+        joins += " JOIN events e ON e.id = d.event_id"
+        where.add("e.source = {}", f.source)
+        if f.event_types is not None:
+            listed = _placeholders(where, f.event_types) if f.event_types else "NULL"
+            where.clauses.append(f"e.type IN ({listed})")
+    return joins, where
+
+
+async def count_retry(conn: Connection, f: RetryFilter) -> tuple[int, str | None]:
+    """How many deliveries ``f`` selects now, and the greatest id among them."""
+    joins, where = _retry_query(f)
+    row = await conn.fetchrow(
+        f"SELECT COUNT(*) AS n, MAX(d.id) AS last FROM deliveries d{joins}{where.sql()}",
+        *where.args,
+    )
+    return (0, None) if row is None else (int(row["n"]), row["last"])
+
+
+async def retry_candidates(
+    conn: Connection, f: RetryFilter, after: str | None, limit: int
+) -> list[RetryCandidate]:
+    """The next ``limit`` deliveries ``f`` selects with ids above ``after``, in id order."""
+    joins, where = _retry_query(f)
+    where.add("d.id > {}", after)
+    rows = await conn.fetch(
+        f"SELECT d.id, d.subscription_id, s.enabled, s.deleted_at FROM deliveries d{joins}"
+        f"{where.sql()} ORDER BY d.id LIMIT {int(limit)}",
+        *where.args,
+    )
+    return [
+        RetryCandidate(
+            row["id"],
+            row["subscription_id"] is None or (bool(row["enabled"]) and row["deleted_at"] is None),
+        )
+        for row in rows
+    ]
+
+
+async def retry_now(
+    conn: Connection, delivery_ids: Collection[str], statuses: Collection[str], now: int
+) -> int:
+    """Make those of ``delivery_ids`` still in one of ``statuses`` pending and due
+    ``now`` (a bulk retry); how many. A pending one keeps its lease: a worker may be
+    attempting it right now, and a second worker must not attempt it beside it."""
+    if not delivery_ids:
+        return 0
+    where = Where()
+    ids = _placeholders(where, delivery_ids)
+    wanted = _placeholders(where, statuses)
+    at = where.param(now)
+    return await conn.execute(
+        f"UPDATE deliveries SET status = 'pending', next_attempt_at = {at}, "
+        f"lease_until = CASE WHEN status = 'pending' THEN lease_until ELSE NULL END, "
+        f"updated_at = {at} WHERE id IN ({ids}) AND status IN ({wanted})",
+        *where.args,
+    )
+
+
+async def create_replays(
+    conn: Connection, plans: Sequence[Plan], now: int
+) -> dict[str, list[Delivery]]:
+    """``Deliveries.create(plans, first_dispatch=False)`` inside the caller's transaction
+    (a bulk replay commits them with its cursor): every plan's deliveries, due ``now``."""
+    targets = dict(plans)
+    if not targets:
+        return {}
+    await claim_dispatch(conn, targets, now)
+    created = {event_id: _new_deliveries(event_id, targets[event_id], now) for event_id in targets}
+    await Deliveries._insert_rows(conn, [d for batch in created.values() for d in batch], None)
+    return created

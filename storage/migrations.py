@@ -7,11 +7,71 @@ safe to run from several processes at once.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from core.clock import now_us
 from storage.database import Connection, Database, Dialect
 from storage.errors import SchemaNotReadyError
 
-MIGRATIONS: tuple[tuple[int, str], ...] = (
+# A migration is one SQL text for both backends (split at ";"), or, where the backends
+# differ beyond ``Dialect`` (triggers, whose bodies hold ";"), whole statements per backend.
+Migration = str | Mapping[str, tuple[str, ...]]
+
+# The change feed (``storage.changes``): a row per stored event, per dispatched event and
+# per recorded attempt, written by triggers in the writing transaction itself, so no
+# write path can forget it. ``seq`` orders rows; on PostgreSQL ``xid`` is the writing
+# transaction's id, which tells a reader when every earlier writer has finished.
+_CHANGES_TABLE = """
+CREATE TABLE changes (
+    seq {seq},
+    xid BIGINT NOT NULL DEFAULT {xid},
+    kind TEXT NOT NULL CHECK (kind IN ('event', 'dispatch', 'attempt')),
+    event_id TEXT REFERENCES events (id) ON DELETE CASCADE,
+    attempt_id TEXT REFERENCES attempts (id) ON DELETE CASCADE,
+    delivery_status TEXT
+)"""
+_CHANGES_SQLITE = (
+    _CHANGES_TABLE.format(seq="INTEGER PRIMARY KEY AUTOINCREMENT", xid="0"),
+    "CREATE INDEX changes_event ON changes (event_id)",
+    "CREATE INDEX changes_attempt ON changes (attempt_id)",
+    "CREATE TRIGGER changes_event_stored AFTER INSERT ON events BEGIN "
+    "INSERT INTO changes (kind, event_id) VALUES ('event', NEW.id); END",
+    "CREATE TRIGGER changes_event_dispatched AFTER UPDATE OF dispatched_at ON events "
+    "WHEN OLD.dispatched_at IS NULL AND NEW.dispatched_at IS NOT NULL BEGIN "
+    "INSERT INTO changes (kind, event_id) VALUES ('dispatch', NEW.id); END",
+    "CREATE TRIGGER changes_attempt_recorded AFTER INSERT ON attempts BEGIN "
+    "INSERT INTO changes (kind, attempt_id, delivery_status) VALUES ('attempt', NEW.id, "
+    "(SELECT status FROM deliveries WHERE id = NEW.delivery_id)); END",
+)
+_CHANGES_POSTGRESQL = (
+    _CHANGES_TABLE.format(
+        seq="BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
+        xid="(pg_current_xact_id()::text::bigint)",
+    ),
+    "CREATE INDEX changes_position ON changes (xid, seq)",
+    "CREATE INDEX changes_event ON changes (event_id)",
+    "CREATE INDEX changes_attempt ON changes (attempt_id)",
+    # Statement triggers with transition tables: one INSERT per batch, not per row.
+    "CREATE FUNCTION hookgate_events_stored() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+    "INSERT INTO changes (kind, event_id) SELECT 'event', id FROM stored ORDER BY id; "
+    "RETURN NULL; END $$",
+    "CREATE TRIGGER changes_event_stored AFTER INSERT ON events REFERENCING NEW TABLE AS "
+    "stored FOR EACH STATEMENT EXECUTE FUNCTION hookgate_events_stored()",
+    "CREATE FUNCTION hookgate_event_dispatched() RETURNS trigger LANGUAGE plpgsql AS $$ "
+    "BEGIN INSERT INTO changes (kind, event_id) VALUES ('dispatch', NEW.id); "
+    "RETURN NULL; END $$",
+    "CREATE TRIGGER changes_event_dispatched AFTER UPDATE OF dispatched_at ON events "
+    "FOR EACH ROW WHEN (OLD.dispatched_at IS NULL AND NEW.dispatched_at IS NOT NULL) "
+    "EXECUTE FUNCTION hookgate_event_dispatched()",
+    "CREATE FUNCTION hookgate_attempts_recorded() RETURNS trigger LANGUAGE plpgsql AS $$ "
+    "BEGIN INSERT INTO changes (kind, attempt_id, delivery_status) "
+    "SELECT 'attempt', a.id, d.status FROM recorded a JOIN deliveries d "
+    "ON d.id = a.delivery_id ORDER BY a.id; RETURN NULL; END $$",
+    "CREATE TRIGGER changes_attempt_recorded AFTER INSERT ON attempts REFERENCING NEW TABLE "
+    "AS recorded FOR EACH STATEMENT EXECUTE FUNCTION hookgate_attempts_recorded()",
+)
+
+MIGRATIONS: tuple[tuple[int, Migration], ...] = (
     (
         1,
         """
@@ -139,11 +199,140 @@ ALTER TABLE events ADD COLUMN latin1_headers TEXT;
 ALTER TABLE users ADD COLUMN deleted_at BIGINT;
 """,
     ),
+    (
+        6,
+        # Bulk retry and replay as stored jobs (SPEC §10): a job's filters, counts, the
+        # cursor (last item id applied) and a lease, so any worker can resume one whose
+        # worker died. And Idempotency-Key: the first response to a key, per user, for
+        # 24 hours (``response_status`` NULL while the first request is running).
+        """
+CREATE TABLE jobs (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL CHECK (kind IN ('retry', 'replay')),
+    created_by TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    filters TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('running', 'succeeded', 'failed', 'cancelled')),
+    matched BIGINT NOT NULL,
+    done BIGINT NOT NULL DEFAULT 0,
+    skipped BIGINT NOT NULL DEFAULT 0,
+    item_cursor TEXT,
+    holder TEXT,
+    lease_until BIGINT,
+    error TEXT,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL,
+    finished_at BIGINT
+);
+CREATE INDEX jobs_running ON jobs (lease_until) WHERE status = 'running';
+CREATE INDEX jobs_creator ON jobs (created_by, id);
+CREATE TABLE idempotency_keys (
+    user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    key TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    response_status INTEGER,
+    response_headers TEXT,
+    response_body {blob},
+    created_at BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL,
+    PRIMARY KEY (user_id, key)
+);
+CREATE INDEX idempotency_keys_expiry ON idempotency_keys (expires_at);
+""",
+    ),
+    (
+        7,
+        # Endpoint health and stats (SPEC §10). Attempts carry what the stats group by
+        # (their subscription and whether they succeeded), written by the same INSERT,
+        # so the stats read one index range instead of joining deliveries; the covering
+        # indexes answer them without touching the table. The event-type catalog is
+        # kept by the event batch insert, one upsert per batch. Existing rows are
+        # backfilled.
+        """
+ALTER TABLE subscriptions ADD COLUMN last_success_at BIGINT;
+ALTER TABLE subscriptions ADD COLUMN last_failure_at BIGINT;
+ALTER TABLE attempts ADD COLUMN subscription_id TEXT;
+ALTER TABLE attempts ADD COLUMN succeeded {boolean};
+UPDATE attempts SET succeeded = (error IS NULL), subscription_id =
+    (SELECT d.subscription_id FROM deliveries d WHERE d.id = attempts.delivery_id);
+CREATE INDEX attempts_subscription_started
+    ON attempts (subscription_id, started_at, succeeded, duration_ms);
+CREATE INDEX attempts_started ON attempts (started_at, succeeded);
+UPDATE subscriptions SET
+    last_success_at = (SELECT MAX(a.started_at) FROM attempts a
+        WHERE a.subscription_id = subscriptions.id AND a.succeeded),
+    last_failure_at = (SELECT MAX(a.started_at) FROM attempts a
+        WHERE a.subscription_id = subscriptions.id AND NOT a.succeeded);
+CREATE TABLE event_types (
+    source TEXT NOT NULL,
+    type TEXT NOT NULL,
+    count BIGINT NOT NULL,
+    last_seen_at BIGINT NOT NULL,
+    PRIMARY KEY (source, type)
+);
+INSERT INTO event_types (source, type, count, last_seen_at)
+    SELECT source, type, COUNT(*), MAX(received_at) FROM events GROUP BY source, type;
+""",
+    ),
+    (
+        8,
+        # Named leases that workers take in turn (``storage.locks``): the retention purge
+        # runs on one worker at a time. A row, not an advisory lock, so both backends
+        # share one mechanism and a dead holder's lease simply runs out.
+        """
+CREATE TABLE locks (
+    name TEXT PRIMARY KEY,
+    holder TEXT NOT NULL,
+    lease_until BIGINT NOT NULL
+);
+""",
+    ),
+    (
+        9,
+        # Routing (SPEC §12): a subscription's payload filter, ordering and retry override
+        # (JSON as TEXT, NULL = none). Ordered (fifo) delivery is decided in storage: a
+        # fifo delivery may be claimed only while no delivery of its subscription that
+        # comes earlier in its line is pending, and no event received before it is still
+        # undispatched (``storage.deliveries``). Its place in the line is its event's
+        # (received_at, id), copied onto the delivery so that question is one probe of
+        # ``deliveries_line``; pending rows are backfilled (finished ones never ask).
+        """
+ALTER TABLE subscriptions ADD COLUMN filter TEXT;
+ALTER TABLE subscriptions ADD COLUMN ordering TEXT NOT NULL DEFAULT 'none'
+    CHECK (ordering IN ('none', 'fifo'));
+ALTER TABLE subscriptions ADD COLUMN retry TEXT;
+ALTER TABLE deliveries ADD COLUMN received_at BIGINT;
+UPDATE deliveries
+    SET received_at = (SELECT e.received_at FROM events e WHERE e.id = deliveries.event_id)
+    WHERE status = 'pending';
+CREATE INDEX deliveries_line ON deliveries (subscription_id, received_at, event_id, id)
+    WHERE status = 'pending';
+CREATE INDEX events_undispatched_received ON events (received_at, id) WHERE dispatched_at IS NULL;
+""",
+    ),
+    (10, {"sqlite": _CHANGES_SQLITE, "postgresql": _CHANGES_POSTGRESQL}),
+    (
+        11,
+        # Operator console sessions (SPEC §9): only a hash of the session id is stored,
+        # tied to the key it signed in with, so revoking the key or deleting the user
+        # ends the session (loading it checks both).
+        """
+CREATE TABLE console_sessions (
+    id_hash {blob} PRIMARY KEY,
+    user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    key_id TEXT NOT NULL REFERENCES api_keys (id) ON DELETE CASCADE,
+    created_at BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL
+);
+CREATE INDEX console_sessions_user ON console_sessions (user_id, expires_at);
+""",
+    ),
 )
 LATEST = MIGRATIONS[-1][0]
 
 
-def _statements(sql: str, dialect: Dialect) -> list[str]:
+def _statements(sql: Migration, dialect: Dialect) -> list[str]:
+    if not isinstance(sql, str):
+        return list(sql[dialect.name])
     text = sql.format(blob=dialect.blob, boolean=dialect.boolean)
     return [statement.strip() for statement in text.split(";") if statement.strip()]
 
@@ -169,7 +358,7 @@ async def migrate(db: Database) -> list[int]:
         return done
 
 
-async def _apply(tx: Connection, version: int, sql: str, dialect: Dialect) -> None:
+async def _apply(tx: Connection, version: int, sql: Migration, dialect: Dialect) -> None:
     for statement in _statements(sql, dialect):
         await tx.execute(statement)
     await tx.execute(
@@ -180,10 +369,10 @@ async def _apply(tx: Connection, version: int, sql: str, dialect: Dialect) -> No
 
 
 async def check_schema(db: Database) -> None:
-    """Raise ``SchemaNotReadyError`` unless every migration has been applied."""
-    row = await db.fetchrow("SELECT MAX(version) AS version FROM schema_migrations")
-    current = row["version"] if row is not None else None
-    if current is None or current < LATEST:
-        raise SchemaNotReadyError(
-            f"schema version {current or 0} < {LATEST}; run `hookgate migrate`"
-        )
+    """Raise ``SchemaNotReadyError`` unless every migration has been applied (each one:
+    a database at the latest version may still miss one numbered below it)."""
+    rows = await db.fetch("SELECT version FROM schema_migrations")
+    missing = sorted({version for version, _ in MIGRATIONS} - {row["version"] for row in rows})
+    if missing:
+        listed = ", ".join(str(version) for version in missing)
+        raise SchemaNotReadyError(f"migrations {listed} not applied; run `hookgate migrate`")

@@ -11,6 +11,8 @@ Role = Literal["admin", "operator", "member"]
 ROLES: tuple[Role, ...] = ("admin", "operator", "member")
 DeliveryStatus = Literal["pending", "succeeded", "failed", "cancelled"]
 DELIVERY_STATUSES: tuple[DeliveryStatus, ...] = ("pending", "succeeded", "failed", "cancelled")
+Ordering = Literal["none", "fifo"]
+ORDERINGS: tuple[Ordering, ...] = ("none", "fifo")
 ErrorKind = Literal["timeout", "connect", "tls", "ssrf_blocked", "http_status", "handler_exception"]
 ERROR_DETAIL_LIMIT = 500
 
@@ -88,6 +90,17 @@ class Event:
 
 
 @dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """A subscription's own retry schedule (``relay.backoff``); each field left None
+    takes its value from the ``delivery`` config."""
+
+    max_attempts: int | None = None
+    initial_s: float | None = None
+    multiplier: float | None = None
+    max_s: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class SubscriptionFields:
     """What an owner chooses about a subscription."""
 
@@ -98,6 +111,32 @@ class SubscriptionFields:
     enabled: bool = True
     headers: Mapping[str, str] = field(default_factory=dict)
     rate_limit_per_s: float | None = None
+    filter: Mapping[str, object] | None = None  # ``policy.filters``; None = no filter
+    ordering: Ordering = "none"
+    retry: RetryPolicy | None = None  # None: ``delivery.*`` config
+
+
+@dataclass(frozen=True, slots=True)
+class Health:
+    """How a subscription's endpoint has been answering (the relay's breaker reads it).
+
+    ``failing_since`` is when the current run of failures began; ``breaker_open_until``
+    holds deliveries back until then (a half-open probe moves it forward).
+    """
+
+    consecutive_failures: int = 0
+    failing_since: int | None = None
+    breaker_open_until: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EndpointHealth:
+    """A subscription's health as people read it: its breaker, and when its endpoint
+    last took and last refused an attempt (None if it never did)."""
+
+    breaker: Health = Health()
+    last_success_at: int | None = None
+    last_failure_at: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +149,7 @@ class Subscription:
     disabled_reason: str | None
     created_at: int
     updated_at: int
+    health: EndpointHealth = EndpointHealth()  # as read with it (a single get or a page)
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +158,7 @@ class Target:
 
     subscription_id: str | None
     target: str
+    ordered: bool = False  # the subscription's ordering is fifo (``storage.deliveries``)
 
 
 @dataclass(frozen=True, slots=True)

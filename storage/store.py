@@ -7,14 +7,21 @@ from contextlib import asynccontextmanager
 
 from core.clock import Clock, now_us
 from storage.attempts import Attempts
+from storage.changes import Changes
 from storage.crypto import SecretBox
 from storage.database import Database
 from storage.deliveries import Deliveries
 from storage.errors import StorageUnavailableError
 from storage.events import Events
+from storage.idempotency import IdempotencyKeys
+from storage.jobs import Jobs
+from storage.locks import Locks
 from storage.migrations import check_schema, migrate
 from storage.postgres import PostgresDatabase
+from storage.retention import Retention
+from storage.sessions import Sessions
 from storage.sqlite import SqliteDatabase
+from storage.stats import Stats
 from storage.subscriptions import Subscriptions
 from storage.urls import parse_storage_url
 from storage.users import Users
@@ -39,6 +46,13 @@ class Storage:
         )
         self.deliveries = Deliveries(db, clock=clock)
         self.attempts = Attempts(db, clock=clock)
+        self.changes = Changes(db)
+        self.jobs = Jobs(db, clock=clock)
+        self.idempotency = IdempotencyKeys(db, clock=clock)
+        self.locks = Locks(db, clock=clock)
+        self.retention = Retention(db)
+        self.stats = Stats(db, clock=clock)
+        self.sessions = Sessions(db, self.users, clock=clock)
 
     async def migrate(self) -> list[int]:
         """Bring the schema up to date; the versions applied now."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import orjson
 
@@ -30,27 +30,27 @@ from storage.errors import (
 )
 from storage.fields import bounded, bounded_list, headers_json
 from storage.query import Where, fetch_page
-from storage.records import Page, Subscription, SubscriptionFields
+from storage.records import (
+    ORDERINGS,
+    EndpointHealth,
+    Health,
+    Page,
+    RetryPolicy,
+    Subscription,
+    SubscriptionFields,
+)
 
 _SEALED = "sealed:"
+_FILTER_BYTES = 16_384
 _BUMP_REVISION = "UPDATE revisions SET value = value + 1 WHERE name = 'subscriptions'"
 _COLUMNS = (
     "id, owner_id, url, description, sources, event_types, enabled, headers, "
-    "rate_limit_per_s, disabled_reason, created_at, updated_at"
+    "rate_limit_per_s, disabled_reason, created_at, updated_at, filter, ordering, retry"
 )
-
-
-@dataclass(frozen=True, slots=True)
-class Health:
-    """How a subscription's endpoint has been answering (the relay's breaker reads it).
-
-    ``failing_since`` is when the current run of failures began; ``breaker_open_until``
-    holds deliveries back until then (a half-open probe moves it forward).
-    """
-
-    consecutive_failures: int = 0
-    failing_since: int | None = None
-    breaker_open_until: int | None = None
+# Read with a subscription shown to people (``get``, ``page``), not with the relay's.
+_HEALTH_COLUMNS = (
+    "consecutive_failures, failing_since, breaker_open_until, last_success_at, last_failure_at"
+)
 
 
 def _health(row: Row) -> Health:
@@ -58,6 +58,89 @@ def _health(row: Row) -> Health:
         consecutive_failures=row["consecutive_failures"],
         failing_since=row["failing_since"],
         breaker_open_until=row["breaker_open_until"],
+    )
+
+
+def _endpoint_health(row: Row) -> EndpointHealth:
+    return EndpointHealth(_health(row), row["last_success_at"], row["last_failure_at"])
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptTimes:
+    """What one recorded batch of attempts says about one subscription's endpoint: the
+    start of its latest success and latest failure in the batch, and whether to clear
+    its failure count (``clear``: it succeeded and storage holds failures to clear)."""
+
+    subscription_id: str
+    last_success_at: int | None
+    last_failure_at: int | None
+    clear: bool = False
+
+
+async def note_attempt_times(conn: Connection, times: Collection[AttemptTimes]) -> None:
+    """Move each subscription's ``last_success_at``/``last_failure_at`` forward (never
+    back: batches of several workers commit in any order) and clear the failure counts
+    of those marked ``clear``, in the caller's transaction (``Attempts.record``).
+
+    One ``executemany`` per recorded batch, a row per subscription in it.
+    """
+    if not times:
+        return
+    await conn.executemany(
+        "UPDATE subscriptions SET "
+        "last_success_at = CASE WHEN last_success_at IS NULL OR last_success_at < $2 "
+        "THEN $2 ELSE last_success_at END, "
+        "last_failure_at = CASE WHEN last_failure_at IS NULL OR last_failure_at < $3 "
+        "THEN $3 ELSE last_failure_at END, "
+        "consecutive_failures = CASE WHEN $4 THEN 0 ELSE consecutive_failures END, "
+        "failing_since = CASE WHEN $4 THEN NULL ELSE failing_since END, "
+        "breaker_open_until = CASE WHEN $4 THEN NULL ELSE breaker_open_until END "
+        "WHERE id = $1",
+        [(t.subscription_id, t.last_success_at, t.last_failure_at, t.clear) for t in times],
+    )
+
+
+def _routing_values(fields: SubscriptionFields) -> tuple[str | None, str, str | None]:
+    """The ``filter``, ``ordering`` and ``retry`` columns for ``fields``: JSON as TEXT,
+    NULL for no filter (``{}`` too) and for no retry override. The filter's syntax is
+    checked above storage (``policy.filters``); storage bounds what it keeps."""
+    if fields.ordering not in ORDERINGS:
+        raise InvalidFieldError("ordering", f"must be one of {', '.join(ORDERINGS)}")
+    filter_text = orjson.dumps(dict(fields.filter)).decode() if fields.filter else None
+    if filter_text is not None and len(filter_text.encode()) > _FILTER_BYTES:
+        raise InvalidFieldError("filter", f"larger than {_FILTER_BYTES} bytes")
+    retry = fields.retry
+    retry_text = None
+    if retry is not None:
+        backoff = {
+            name: value
+            for name, value in (
+                ("initial_s", retry.initial_s),
+                ("multiplier", retry.multiplier),
+                ("max_s", retry.max_s),
+            )
+            if value is not None
+        }
+        shape: dict[str, object] = (
+            {} if retry.max_attempts is None else {"max_attempts": retry.max_attempts}
+        )
+        if backoff:
+            shape["backoff"] = backoff
+        retry_text = orjson.dumps(shape).decode() if shape else None
+    return filter_text, fields.ordering, retry_text
+
+
+def _retry_policy(stored: str | None) -> RetryPolicy | None:
+    """The ``retry`` column as a ``RetryPolicy`` (None: no override)."""
+    if stored is None:
+        return None
+    shape = orjson.loads(stored)
+    backoff = shape.get("backoff", {})
+    return RetryPolicy(
+        max_attempts=shape.get("max_attempts"),
+        initial_s=backoff.get("initial_s"),
+        multiplier=backoff.get("multiplier"),
+        max_s=backoff.get("max_s"),
     )
 
 
@@ -149,11 +232,17 @@ class Subscriptions:
                 enabled=bool(row["enabled"]),
                 headers=self._headers(row["id"], row["headers"]),
                 rate_limit_per_s=row["rate_limit_per_s"],
+                filter=None if row["filter"] is None else orjson.loads(row["filter"]),
+                ordering=row["ordering"],
+                retry=_retry_policy(row["retry"]),
             ),
             disabled_reason=row["disabled_reason"],
             created_at=row["created_at"],
             updated_at=row["updated_at"],
         )
+
+    def _with_health(self, row: Row) -> Subscription:
+        return replace(self._subscription(row), health=_endpoint_health(row))
 
     async def revision(self) -> int:
         """A number that moves with every change event matching would see.
@@ -174,11 +263,12 @@ class Subscriptions:
         async with self._db.transaction() as tx:
             await tx.execute(
                 f"INSERT INTO subscriptions ({_COLUMNS}) "
-                "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL, $10, $10)",
+                "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL, $10, $10, $11, $12, $13)",
                 sub_id,
                 owner_id,
                 *values,
                 now,
+                *_routing_values(fields),
             )
             await self._add_secret(tx, sub_id, secret, now)
             await tx.execute(_BUMP_REVISION)
@@ -199,11 +289,11 @@ class Subscriptions:
         where = Where().add("id = {}", sub_id).add("owner_id = {}", owner_id)
         where.clauses.append("deleted_at IS NULL")
         row = await self._db.fetchrow(
-            f"SELECT {_COLUMNS} FROM subscriptions{where.sql()}", *where.args
+            f"SELECT {_COLUMNS}, {_HEALTH_COLUMNS} FROM subscriptions{where.sql()}", *where.args
         )
         if row is None:
             raise NotFoundError(f"no subscription {sub_id}")
-        return self._subscription(row)
+        return self._with_health(row)
 
     async def page(
         self, *, owner_id: str | None = None, limit: int | None = None, cursor: str | None = None
@@ -213,12 +303,12 @@ class Subscriptions:
         where.clauses.append("deleted_at IS NULL")
         return await fetch_page(
             self._db,
-            f"SELECT {_COLUMNS} FROM subscriptions",
+            f"SELECT {_COLUMNS}, {_HEALTH_COLUMNS} FROM subscriptions",
             where,
             id_column="id",
             limit=limit,
             cursor=cursor,
-            convert=self._subscription,
+            convert=self._with_health,
         )
 
     async def update(
@@ -232,11 +322,13 @@ class Subscriptions:
                 "UPDATE subscriptions SET url = $1, description = $2, sources = $3, "
                 "event_types = $4, enabled = $5, headers = $6, rate_limit_per_s = $7, "
                 "updated_at = $8, "
-                "disabled_reason = CASE WHEN $5 THEN NULL ELSE disabled_reason END "
+                "disabled_reason = CASE WHEN $5 THEN NULL ELSE disabled_reason END, "
+                "filter = $10, ordering = $11, retry = $12 "
                 "WHERE id = $9 AND deleted_at IS NULL",
                 *values,
                 self._clock(),
                 sub_id,
+                *_routing_values(fields),
             )
             await tx.execute(_BUMP_REVISION)
         return await self.get(sub_id)
@@ -368,10 +460,10 @@ class Subscriptions:
     async def enabled_with_health(self) -> list[tuple[Subscription, Health]]:
         """``enabled()`` with each one's health, in one query (the relay's per-job read)."""
         rows = await self._db.fetch(
-            f"SELECT {_COLUMNS}, consecutive_failures, failing_since, breaker_open_until "
+            f"SELECT {_COLUMNS}, {_HEALTH_COLUMNS} "
             "FROM subscriptions WHERE enabled = TRUE AND deleted_at IS NULL ORDER BY id"
         )
-        return [(self._subscription(row), _health(row)) for row in rows]
+        return [(self._with_health(row), _health(row)) for row in rows]
 
     async def health(self, sub_ids: Collection[str]) -> dict[str, Health]:
         """The health of each of ``sub_ids`` that exists."""
@@ -420,6 +512,15 @@ class Subscriptions:
         await self._db.execute(
             "UPDATE subscriptions SET breaker_open_until = $1 WHERE id = $2", until, sub_id
         )
+
+    async def open_breakers(self, now: int | None = None) -> int:
+        """How many live subscriptions have their breaker open now (the worker's gauge)."""
+        row = await self._db.fetchrow(
+            "SELECT COUNT(*) AS n FROM subscriptions "
+            "WHERE breaker_open_until > $1 AND deleted_at IS NULL",
+            self._clock() if now is None else now,
+        )
+        return 0 if row is None else int(row["n"])
 
     async def claim_probe(self, sub_id: str, until: int, now: int | None = None) -> bool:
         """Whether the caller may send the half-open probe: true for exactly one caller

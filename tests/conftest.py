@@ -15,7 +15,10 @@ import pytest
 from storage import Storage, open_storage
 
 SECRET_KEY = "test-secret-key-that-is-long-enough-0123456789"
-TABLES = "attempts, deliveries, subscription_secrets, subscriptions, events, api_keys, users"
+TABLES = (
+    "attempts, deliveries, subscription_secrets, subscriptions, events, event_types, api_keys, "
+    "users"
+)
 
 
 def _with_database(url: str, name: str) -> str:

@@ -49,7 +49,12 @@ def require_visible_user(user: User, user_id: str) -> None:
         raise ProblemError(404, f"no user {user_id}")
 
 
+def may_change(user: User, owner_id: str) -> bool:
+    """Whether ``user`` may change a resource owned by ``owner_id``."""
+    return owner_id == user.id or at_least(user, "admin")
+
+
 def require_changeable(user: User, owner_id: str, what: str) -> None:
     """403 unless ``user`` may change a ``what`` owned by ``owner_id`` (it may read it)."""
-    if owner_id != user.id and not at_least(user, "admin"):
+    if not may_change(user, owner_id):
         raise ProblemError(403, f"only its owner or an admin may change this {what}")

@@ -13,21 +13,32 @@ import orjson
 from aiohttp import web
 
 from core.config import Config
-from gateway.api import deliveries, document, events, sources, subscriptions, users
+from gateway.api import (
+    deliveries,
+    document,
+    events,
+    jobs,
+    sources,
+    stats,
+    stream,
+    subscriptions,
+    users,
+)
 from gateway.api import state as api_state
-from gateway.api.limits import KeyLimiter, RateLimit
+from gateway.api.limits import KeyLimiter
 from gateway.api.openapi import build_document
 from gateway.api.operations import endpoint
 
 PREFIX = "/api/v1"
-RESOURCES = (users, subscriptions, events, deliveries, sources, document)
+RESOURCES = (users, subscriptions, events, deliveries, jobs, sources, stats, stream, document)
 OPERATIONS = tuple(operation for resource in RESOURCES for operation in resource.OPERATIONS)
 
 
-def create_api(config: Config, *, rate_limit: RateLimit | None = None) -> web.Application:
-    """The API app: every operation routed, the OpenAPI document built, a rate limiter."""
+def create_api(config: Config) -> web.Application:
+    """The API app: every operation routed, the OpenAPI document built, a rate limiter
+    per key (``api.rate_limit_per_s``/``api.rate_limit_burst``)."""
     api = web.Application()
-    api[api_state.LIMITER] = KeyLimiter(rate_limit or RateLimit())
+    api[api_state.LIMITER] = KeyLimiter(config.api.rate_limit)
     for operation in OPERATIONS:
         api.router.add_route(
             operation.method, operation.path, endpoint(operation), name=operation.name

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import structlog
 
+from core.queue import Queue
+from gateway.api import jobs
 from gateway.api.access import owner_scope
 from gateway.api.operations import Call, Reply, Routes, page_json
 from gateway.api.schemas.deliveries import (
@@ -17,9 +19,12 @@ from gateway.api.schemas.deliveries import (
     DeliveryPage,
     DeliveryQuery,
 )
+from gateway.api.schemas.jobs import BulkRetryIn, JobOut, MatchedOut
 from gateway.api.times import optional_micros
 from gateway.problems import ProblemError
-from storage import NotFoundError
+from storage import NotFoundError, Storage
+from storage.deliveries import RetryFilter
+from storage.records import Delivery
 
 log = structlog.get_logger()
 TAG = "deliveries"
@@ -53,22 +58,50 @@ async def get_delivery(call: Call) -> Reply:
 async def retry_delivery(call: Call) -> Reply:
     """Make the delivery pending and due now, and attempt it. Operators and admins.
     A delivery whose subscription was deleted or is disabled cannot be retried (409)."""
-    delivery = await call.storage.deliveries.get(call.path("id"))
-    if delivery.subscription_id is not None:
-        await _require_live(call, delivery.subscription_id)
-    delivery = await call.storage.deliveries.retry(delivery.id)
-    await call.queue.deliver([delivery.id])
-    log.info("delivery_retried", delivery_id=delivery.id)
+    delivery = await retry(call.storage, call.queue, call.path("id"))
     return Reply(202, DeliveryOut.of(delivery))
 
 
-async def _require_live(call: Call, subscription_id: str) -> None:
+async def retry(storage: Storage, queue: Queue, delivery_id: str) -> Delivery:
+    """Make the delivery pending and due now and hand it to the relay (the API's and the
+    console's one retry); 409 if its subscription was deleted or is disabled."""
+    delivery = await storage.deliveries.get(delivery_id)
+    if delivery.subscription_id is not None:
+        await _require_live(storage, delivery.subscription_id)
+    delivery = await storage.deliveries.retry(delivery.id)
+    await queue.deliver([delivery.id])
+    log.info("delivery_retried", delivery_id=delivery.id)
+    return delivery
+
+
+async def _require_live(storage: Storage, subscription_id: str) -> None:
     try:
-        subscription = await call.storage.subscriptions.get(subscription_id)
+        subscription = await storage.subscriptions.get(subscription_id)
     except NotFoundError as e:
         raise ProblemError(409, "its subscription was deleted") from e
     if not subscription.fields.enabled:
         raise ProblemError(409, "its subscription is disabled; enable it first")
+
+
+async def retry_deliveries(call: Call) -> Reply:
+    """Retry every delivery the filters select, as a stored job (202, follow `Location`):
+    each gets one new attempt as soon as possible (a `failed` one goes back to
+    `pending`). A member's retry touches only deliveries to its own subscriptions;
+    one whose subscription was deleted or is disabled is skipped. `dry_run` answers
+    only how many would be retried."""
+    body = call.body_as(BulkRetryIn)
+    since, until = jobs.time_span(body.since, body.until)
+    f = RetryFilter(
+        statuses=tuple(dict.fromkeys(body.status)),
+        subscription_id=body.subscription_id,
+        source=body.source,
+        event_type=body.event_type,
+        event_types=await jobs.event_types(call.storage, body.event_type, body.source),
+        since=since,
+        until=until,
+        owner_id=owner_scope(call.user),
+    )
+    return await jobs.start(call, f, dry_run=body.dry_run)
 
 
 api = Routes(TAG)
@@ -84,5 +117,13 @@ OPERATIONS = (
         {202: DeliveryOut},
         role="operator",
         problems=(409,),
+    ),
+    api.post(
+        "/deliveries/retry",
+        retry_deliveries,
+        "Retry deliveries in bulk",
+        {200: MatchedOut, 202: JobOut},
+        body=BulkRetryIn,
+        body_required=False,
     ),
 )

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ValidationError
 from gateway.problems import ProblemError
 
 M = TypeVar("M", bound=BaseModel)
-Location = Literal["body", "query", "path"]
+Location = Literal["body", "query", "path", "header"]
 _TIME = "must be an RFC 3339 time with a time zone, e.g. 2026-12-01T09:30:00Z"
 _MESSAGES = {
     "extra_forbidden": "is not a field of this request",

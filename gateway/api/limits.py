@@ -2,7 +2,8 @@
 
 Buckets are keyed by the key's hash (the key itself is not kept in memory) and only
 authenticated keys get one; past ``max_keys`` the least recently used are forgotten,
-so memory stays bounded whatever the callers do.
+so memory stays bounded whatever the callers do. Without a limit (``api.rate_limit_per_s:
+0``) every request may go and no bucket is kept.
 """
 
 from __future__ import annotations
@@ -10,25 +11,18 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
 
-from core.ratelimit import TokenBucket
+from core.ratelimit import RateLimit, TokenBucket
 
-
-@dataclass(frozen=True)
-class RateLimit:
-    """``per_s`` requests a second on average per key, in bursts of up to ``burst``."""
-
-    per_s: float = 50.0
-    burst: int = 100
+__all__ = ["KeyLimiter", "RateLimit"]
 
 
 class KeyLimiter:
-    """A token bucket per API key."""
+    """A token bucket per API key (none at all when ``limit`` is None)."""
 
     def __init__(
         self,
-        limit: RateLimit,
+        limit: RateLimit | None,
         *,
         max_keys: int = 10_000,
         clock: Callable[[], float] = time.monotonic,
@@ -40,6 +34,8 @@ class KeyLimiter:
 
     def take(self, key: bytes) -> float:
         """0 if ``key`` may make a request now, else the seconds until it may."""
+        if self._limit is None:
+            return 0.0
         bucket = self._buckets.get(key)
         if bucket is None:
             bucket = TokenBucket(self._limit.per_s, self._limit.burst, self._clock)

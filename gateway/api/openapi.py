@@ -18,6 +18,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, JsonValue
 from pydantic.json_schema import models_json_schema
 
+from gateway.api.idempotency import HEADER as IDEMPOTENCY_HEADER
+from gateway.api.idempotency import MAX_KEY_LENGTH
 from gateway.api.operations import Operation
 from gateway.api.schemas.common import Problem, ValidationProblem
 
@@ -36,6 +38,11 @@ _HEADER_DOCS = {
     "Retry-After": "Seconds to wait before retrying.",
     "WWW-Authenticate": "The authentication scheme: `Bearer`.",
 }
+IDEMPOTENCY_DOC = (
+    "Send the request again with the same key (within 24 h, same body) to get the first "
+    "response again instead of doing it twice (`Idempotent-Replayed: true`); the same key "
+    "with another request is a 422, and while the first is still running a 409."
+)
 _PROBLEM_HEADERS = {401: ("WWW-Authenticate",), 429: ("Retry-After",), 503: ("Retry-After",)}
 DESCRIPTION = """\
 Manage users, subscriptions and the delivery history of hookgate.
@@ -114,7 +121,9 @@ def _operation(operation: Operation, refs: Refs) -> dict[str, Any]:
         "summary": operation.summary,
         "description": operation.description,
         "tags": [operation.tag],
-        "parameters": _path_parameters(operation.path) + _query_parameters(operation.query),
+        "parameters": _path_parameters(operation.path)
+        + _query_parameters(operation.query)
+        + _header_parameters(operation),
         "responses": _responses(operation, refs),
     }
     if operation.role is None:
@@ -133,6 +142,20 @@ def _path_parameters(path: str) -> list[dict[str, Any]]:
     return [
         {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
         for name in _PATH_PARAMETER.findall(path)
+    ]
+
+
+def _header_parameters(operation: Operation) -> list[dict[str, Any]]:
+    if not operation.idempotent:
+        return []
+    return [
+        {
+            "name": IDEMPOTENCY_HEADER,
+            "in": "header",
+            "required": False,
+            "description": IDEMPOTENCY_DOC,
+            "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH},
+        }
     ]
 
 
@@ -196,6 +219,8 @@ def _problem_statuses(operation: Operation) -> set[int]:
         statuses.add(422)
     if operation.body is not None:
         statuses.update((400, 413, 422))
+    if operation.idempotent:
+        statuses.update((409, 422))
     return statuses
 
 

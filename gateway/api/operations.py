@@ -9,6 +9,8 @@ authenticated (401), the key's rate limit taken (429), the role checked (403), t
 query and body validated (400/422), then the operation's handler runs and its reply
 is rendered with orjson. Storage's domain errors are mapped here, once, to
 ``ProblemError`` (404, 409, 422), which the gateway's one problem middleware renders.
+A POST that carries an ``Idempotency-Key`` runs its handler once per key
+(``gateway.api.idempotency``): a repeat answers the first response again.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from core.queue import Queue
 from gateway import state
 from gateway.api.access import require_role
 from gateway.api.auth import authenticate, bearer_key, take_token
+from gateway.api.idempotency import idempotency_key, once
 from gateway.api.inputs import Location, field_problem, invalid, parse_body, parse_query
 from gateway.problems import ProblemError
 from storage import ConflictError, InvalidFieldError, NotFoundError, Storage
@@ -41,11 +44,13 @@ JSON = "application/json"
 
 @dataclass(frozen=True)
 class Reply:
-    """What a handler answers: a status, a model (or pre-rendered JSON), headers."""
+    """What a handler answers: a status, a model (or pre-rendered JSON), headers; or
+    ``stream``, a response the handler has already sent (``/stream``)."""
 
     status: int
     body: BaseModel | bytes | None = None
     headers: Mapping[str, str] = field(default_factory=dict)
+    stream: web.StreamResponse | None = None
 
 
 @dataclass(frozen=True)
@@ -127,6 +132,11 @@ class Operation:
     problems: tuple[int, ...] = ()
 
     @property
+    def idempotent(self) -> bool:
+        """Whether it takes an ``Idempotency-Key`` (the POST routes that need a key)."""
+        return self.method == "POST" and self.role is not None
+
+    @property
     def description(self) -> str:
         """The handler's docstring: what the operation does."""
         return inspect.cleandoc(self.handler.__doc__ or self.summary).replace("``", "`")
@@ -204,12 +214,21 @@ def endpoint(operation: Operation) -> Callable[[web.Request], Awaitable[web.Stre
         body = None
         if operation.body is not None:
             body = await parse_body(request, operation.body, required=operation.body_required)
-        with storage_problems():
-            reply = await operation.handler(Call(request, caller, body, query))
-        return render(reply)
+        call = Call(request, caller, body, query)
+        key = idempotency_key(request) if operation.idempotent else None
+        if key is None:
+            return await respond(operation, call)
+        return await once(request, call.user, key, lambda: respond(operation, call))
 
     handle.__name__ = operation.name
     return handle
+
+
+async def respond(operation: Operation, call: Call) -> web.StreamResponse:
+    """Run the operation's handler and render its reply."""
+    with storage_problems():
+        reply = await operation.handler(call)
+    return render(reply)
 
 
 @contextmanager
@@ -232,8 +251,10 @@ def page_json(rows: list[dict[str, Any]], next_cursor: str | None) -> bytes:
     return orjson.dumps({"data": rows, "next_cursor": next_cursor}, option=orjson.OPT_UTC_Z)
 
 
-def render(reply: Reply) -> web.Response:
+def render(reply: Reply) -> web.StreamResponse:
     """``reply`` as an HTTP response, JSON by orjson (times RFC 3339 in UTC)."""
+    if reply.stream is not None:
+        return reply.stream
     if reply.body is None:
         return web.Response(status=reply.status, headers=reply.headers)
     if isinstance(reply.body, bytes):

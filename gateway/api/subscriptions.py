@@ -3,7 +3,10 @@
 POST answers the ``whsec_`` secret once; ``rotate-secret`` answers a new one and keeps
 the old ones valid for ``grace_s`` (deliveries carry every valid signature meanwhile).
 PUT replaces every owner-chosen field (those left out take their defaults), PATCH
-only those sent; both are checked as a whole, like a creation. Static header names
+only those sent; both are checked as a whole, like a creation. Routing fields: a
+payload ``filter`` (checked by ``policy.filters`` at registration, 422 naming the bad
+path), ``ordering`` (``none`` or ``fifo``) and a ``retry`` policy overriding
+``delivery.*``; null clears the filter and the retry policy. Static header names
 ignore case (storage keeps them lower-case, and their values encrypted).
 Credential-like values are shown as ``<redacted>``; sending ``<redacted>`` back for a
 header that has a stored value keeps it, so GET, edit, PUT round-trips. The marker
@@ -17,11 +20,14 @@ from dataclasses import replace
 
 import structlog
 
+from core.config import Config
+from core.queue import Queue
 from gateway.api.access import owner_scope, require_changeable
 from gateway.api.inputs import field_problem, invalid
 from gateway.api.operations import Call, Reply, Routes, page_json
 from gateway.api.schemas.common import ListQuery
 from gateway.api.schemas.deliveries import DeliveryOut
+from gateway.api.schemas.stats import SubscriptionStats, WindowQuery
 from gateway.api.schemas.subscriptions import (
     RotateSecretIn,
     SubscriptionIn,
@@ -34,7 +40,8 @@ from gateway.api.synthetic import send_test_event
 from gateway.api.targets import check_fields
 from gateway.problems import ProblemError
 from policy.redaction import REDACTED
-from storage.records import Subscription, SubscriptionFields
+from storage import Storage
+from storage.records import Delivery, Subscription, SubscriptionFields
 
 log = structlog.get_logger()
 TAG = "subscriptions"
@@ -84,6 +91,8 @@ async def update_subscription(call: Call) -> Reply:
         changes["sources"] = tuple(changes["sources"])
     if "event_types" in changes:
         changes["event_types"] = tuple(changes["event_types"])
+    if body.retry is not None:
+        changes["retry"] = body.retry.policy()
     if "headers" in changes:
         changes["headers"] = _kept_headers(changes["headers"], current.fields.headers)
     return await _update(call, current, replace(current.fields, **changes))
@@ -111,14 +120,43 @@ async def send_test(call: Call) -> Reply:
     """Send a synthetic event (source ``hookgate``, type ``hookgate.test``) to this
     subscription only, through the real delivery path: signed, recorded, retried. The
     answer is its delivery, to follow with ``GET /deliveries/{id}``."""
-    subscription = await _changeable(call)
-    if not subscription.fields.enabled:
-        raise ProblemError(409, "the subscription is disabled; enable it first")
-    delivery = await send_test_event(call.storage, subscription)
-    await call.queue.deliver([delivery.id])
-    log.info("test_event_sent", subscription_id=subscription.id, delivery_id=delivery.id)
+    delivery = await send_test_delivery(call.storage, call.queue, await _changeable(call))
     location = call.location("get_delivery", id=delivery.id)
     return Reply(202, DeliveryOut.of(delivery), {"Location": location})
+
+
+async def send_test_delivery(
+    storage: Storage, queue: Queue, subscription: Subscription
+) -> Delivery:
+    """Store a test event for ``subscription`` and hand its delivery to the relay (the
+    API's and the console's one test); 409 if the subscription is disabled."""
+    if not subscription.fields.enabled:
+        raise ProblemError(409, "the subscription is disabled; enable it first")
+    delivery = await send_test_event(storage, subscription)
+    await queue.deliver([delivery.id])
+    log.info("test_event_sent", subscription_id=subscription.id, delivery_id=delivery.id)
+    return delivery
+
+
+async def update_fields(
+    storage: Storage, config: Config, current: Subscription, fields: SubscriptionFields
+) -> Subscription:
+    """Check ``fields`` (``check_fields``) and store them in place of ``current``'s (the
+    API's and the console's one update)."""
+    check_fields(fields, config)
+    updated = await storage.subscriptions.update(current.id, fields)
+    log.info("subscription_updated", subscription_id=updated.id)
+    return updated
+
+
+async def get_subscription_stats(call: Call) -> Reply:
+    """Attempts to the subscription that started in ``window`` (default ``24h``, at most
+    ``30d``): counts, success rate, latency percentiles and a 24-bucket series. A
+    member's own subscriptions only."""
+    subscription = await _visible(call)
+    stats = call.storage.stats
+    window = stats.window(call.query_as(WindowQuery).window_us)
+    return Reply(200, SubscriptionStats.of(await stats.for_subscription(subscription.id, window)))
 
 
 async def _visible(call: Call) -> Subscription:
@@ -132,9 +170,7 @@ async def _changeable(call: Call) -> Subscription:
 
 
 async def _update(call: Call, current: Subscription, fields: SubscriptionFields) -> Reply:
-    check_fields(fields, call.config)
-    updated = await call.storage.subscriptions.update(current.id, fields)
-    log.info("subscription_updated", subscription_id=updated.id)
+    updated = await update_fields(call.storage, call.config, current, fields)
     return Reply(200, SubscriptionOut.of(updated))
 
 
@@ -147,6 +183,9 @@ def _fields(body: SubscriptionIn) -> SubscriptionFields:
         enabled=body.enabled,
         headers=dict(body.headers),
         rate_limit_per_s=body.rate_limit_per_s,
+        filter=body.filter,
+        ordering=body.ordering,
+        retry=None if body.retry is None else body.retry.policy(),
     )
 
 
@@ -213,4 +252,11 @@ OPERATIONS = (
         body_required=False,
     ),
     api.post(f"{_ITEM}/test", send_test, "Send a test event", {202: DeliveryOut}, problems=(409,)),
+    api.get(
+        f"{_ITEM}/stats",
+        get_subscription_stats,
+        "Get a subscription's stats",
+        {200: SubscriptionStats},
+        query=WindowQuery,
+    ),
 )

@@ -3,14 +3,16 @@
 The URL must pass the SSRF rule (``policy.ssrf.check_url``, the one place that
 rule lives), with ``security.allowed_target_networks``; host names are checked again
 by the relay after DNS resolution at every attempt. Each named source must be
-configured, so a typo does not silently subscribe to nothing.
+configured, so a typo does not silently subscribe to nothing. A payload filter must
+compile (``policy.filters``): a bad operator or path is refused here, never at dispatch.
 """
 
 from __future__ import annotations
 
 from core.config import Config
 from gateway.api.inputs import field_problem, invalid
-from policy.errors import SsrfBlockedError
+from policy.errors import FilterError, SsrfBlockedError
+from policy.filters import compile_filter
 from policy.ssrf import check_url
 from storage.records import SubscriptionFields
 
@@ -29,6 +31,10 @@ def check_fields(fields: SubscriptionFields, config: Config) -> SubscriptionFiel
         if source not in known:
             message = f"no source named {source!r} is configured"
             problems.append(field_problem("body", f"sources[{index}]", message))
+    try:
+        compile_filter(fields.filter)
+    except FilterError as e:
+        problems.append(field_problem("body", e.path, e.message))
     if problems:
         raise invalid(problems)
     return fields

@@ -216,3 +216,69 @@ def test_config_path_precedence() -> None:
         config_path(None, {"HOOKGATE_CONFIG": "b.yaml"}),
         config_path(None, {}),
     )
+
+
+def test_retention_worker_and_api_defaults() -> None:
+    """SPEC §10 defaults: 30 days of events and attempts, purged hourly; the worker
+    listens on 9091 on ``server.host``; 50 API requests a second per key, bursts of 100."""
+    config = parse_config(minimal(server={"host": "127.0.0.1"}), ENV)
+
+    assert (30 * 86400.0, 30 * 86400.0, 3600.0) == (
+        config.retention.events_s,
+        config.retention.attempts_s,
+        config.retention.interval_s,
+    )
+    assert ("127.0.0.1", 9091) == (config.worker.host, config.worker.port)
+    assert (50.0, 100) == (config.api.rate_limit.per_s, config.api.rate_limit.burst)  # type: ignore[union-attr]
+
+
+def test_retention_worker_and_api_values() -> None:
+    """Durations read as durations, 0 keeps forever, ``worker.host`` overrides
+    ``server.host``, ``worker.port: 0`` turns the listener off, and either API limit
+    at 0 turns the limit off."""
+    config = parse_config(
+        minimal(
+            retention={"events": "7d", "attempts": 0, "interval": "15m"},
+            worker={"host": "0.0.0.0", "port": 0},  # noqa: S104
+            api={"rate_limit_per_s": 2.5, "rate_limit_burst": 5},
+        ),
+        ENV,
+    )
+    unlimited = [
+        parse_config(minimal(api={key: 0}), ENV).api.rate_limit
+        for key in ("rate_limit_per_s", "rate_limit_burst")
+    ]
+
+    assert (7 * 86400.0, 0.0, 900.0) == (
+        config.retention.events_s,
+        config.retention.attempts_s,
+        config.retention.interval_s,
+    )
+    assert ("0.0.0.0", 0) == (config.worker.host, config.worker.port)  # noqa: S104
+    assert (2.5, 5) == (config.api.rate_limit.per_s, config.api.rate_limit.burst)  # type: ignore[union-attr]
+    assert [None, None] == unlimited
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (minimal(retention={"events": "a month"}), "retention.events: must be a duration"),
+        (minimal(retention={"attempts": -1}), "retention.attempts: must not be negative"),
+        (minimal(retention={"interval": 0}), "retention.interval: must be more than 0"),
+        (minimal(retention={"interval": "soon"}), "retention.interval: must be a duration"),
+        (minimal(retention={"event": "30d"}), "retention.event: unknown key"),
+        (minimal(worker={"port": "x"}), "worker.port: must be an integer"),
+        (minimal(worker={"port": -1}), "worker.port: must be at least 0"),
+        (minimal(worker={"port": 70000}), "worker.port: must be at most 65535"),
+        (minimal(worker={"port": 8080}), "worker.port: must differ from server.port (8080)"),
+        (minimal(worker={"hots": "x"}), "worker.hots: unknown key"),
+        (minimal(api={"rate_limit_per_s": -1}), "api.rate_limit_per_s: must be at least 0"),
+        (minimal(api={"rate_limit_per_s": "fast"}), "api.rate_limit_per_s: must be a number"),
+        (minimal(api={"rate_limit_burst": 1.5}), "api.rate_limit_burst: must be an integer"),
+        (minimal(api={"rate_limit": 5}), "api.rate_limit: unknown key"),
+    ],
+)
+def test_retention_worker_and_api_problems_name_their_key(data: object, expected: str) -> None:
+    """Each bad retention, worker or api value is refused naming its key path."""
+    problems = problems_of(data)
+    assert any(problem.startswith(expected) for problem in problems), problems

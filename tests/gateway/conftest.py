@@ -73,7 +73,7 @@ async def migrated_url(storage_url: str) -> str:
         if storage.db.dialect.name == "postgresql":
             await storage.db.execute(
                 "TRUNCATE attempts, deliveries, subscription_secrets, subscriptions, events, "
-                "api_keys, users CASCADE"
+                "event_types, api_keys, users CASCADE"
             )
     return storage_url
 

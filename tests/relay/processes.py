@@ -58,12 +58,16 @@ def flush(url: str) -> None:
         client.close()
 
 
-def write_worker_config(folder: Path, storage_url: str, redis_url: str) -> Path:
-    """A config for ``hookgate worker``: short timeouts, 127/8 allowed."""
+def write_worker_config(
+    folder: Path, storage_url: str, redis_url: str, *, worker_port: int = 0
+) -> Path:
+    """A config for ``hookgate worker``: short timeouts, 127/8 allowed, its HTTP
+    listener on ``worker_port`` (off by default: several workers share the machine)."""
     path = folder / "worker.yaml"
     path.write_text(
         f"storage: {{url: '{storage_url}'}}\n"
         f"redis: {{url: '{redis_url}'}}\n"
+        f"worker: {{host: 127.0.0.1, port: {worker_port}}}\n"
         f"security: {{secret_key: '{SECRET_KEY}', allowed_target_networks: ['127.0.0.0/8']}}\n"
         "delivery:\n"
         "  timeout_s: 1\n"

@@ -8,7 +8,7 @@ import pytest
 
 from core.config import BackoffConfig, DeliveryConfig
 from relay.backoff import judge, retry_after_s, retry_delay_s, schedule_span_s
-from storage.records import DeliveryStatus, Outcome
+from storage.records import DeliveryStatus, Outcome, RetryPolicy
 
 NOW_US = 1_700_000_000_000_000
 SECOND = 1_000_000
@@ -97,3 +97,24 @@ def test_judge(result: Outcome, attempt: int, expected: tuple[DeliveryStatus, in
     judged = judge(result, attempt, config, NOW_US)
     assert expected == (judged.status, judged.next_attempt_at)
     assert replace(result, status=judged.status, next_attempt_at=judged.next_attempt_at) == judged
+
+
+@pytest.mark.parametrize(
+    ("retry", "attempt", "expected"),
+    [
+        (RetryPolicy(initial_s=2, multiplier=10, max_s=50), 2, ("pending", NOW_US + 20 * SECOND)),
+        (RetryPolicy(initial_s=2, multiplier=10, max_s=50), 3, ("pending", NOW_US + 50 * SECOND)),
+        (RetryPolicy(initial_s=2), 2, ("pending", NOW_US + 12 * SECOND)),
+        (RetryPolicy(max_attempts=1), 2, ("failed", None)),
+        (RetryPolicy(max_attempts=20), 10, ("pending", NOW_US + 36_000 * SECOND)),
+        (None, 9, ("failed", None)),
+    ],
+)
+def test_a_subscriptions_retry_policy_overrides_the_config(
+    retry: RetryPolicy | None, attempt: int, expected: tuple[DeliveryStatus, int | None]
+) -> None:
+    """A subscription's ``retry`` replaces the settings it names; the others (and the
+    jitter) stay as configured (8 retries, 5 s · 6ⁿ⁻¹ capped at 10 h)."""
+    config = replace(DeliveryConfig(), backoff=NO_JITTER)
+    judged = judge(failed(), attempt, config, NOW_US, retry=retry)
+    assert expected == (judged.status, judged.next_attempt_at)

@@ -5,8 +5,7 @@ from __future__ import annotations
 import time
 
 from storage import Storage
-from storage.records import Target
-from storage.subscriptions import Health
+from storage.records import Health, Target
 from tests.storage.test_deliveries import stored_event
 from tests.storage.test_subscriptions import FIELDS, owner
 

@@ -74,7 +74,9 @@ class Page(Resource, Generic[ItemT]):
 class FieldProblem(Resource):
     """What is wrong with one field of a request."""
 
-    location: Literal["body", "query", "path"] = Field(description="Where the field was sent.")
+    location: Literal["body", "query", "path", "header"] = Field(
+        description="Where the field was sent."
+    )
     field: str = Field(description="Its name, or its path inside the body: `sources[1]`.")
     message: str
 

@@ -1,5 +1,6 @@
-"""The API's writes go through the real relay: a test event, a retry and a replay reach a
-real receiver on 127.0.0.1, signed so the stock ``standardwebhooks`` library verifies."""
+"""The API's writes go through the real relay: a test event, a retry, a replay and a bulk
+retry reach a real receiver on 127.0.0.1, signed so the stock ``standardwebhooks``
+library verifies."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from standardwebhooks.webhooks import Webhook
 from core.queue import close_queue, connect_queue
 from relay.runtime import Relay, open_relay
 from relay.worker import close_worker, create_worker
-from tests.gateway.api.conftest import Api, add_event, start_api
+from tests.gateway.api.conftest import Api, add_attempt, add_delivery, add_event, start_api
 from tests.gateway.conftest import REDIS_URL, gateway_config
 
 FAST_DELIVERY = {
@@ -127,3 +128,31 @@ async def test_retry_and_replay_deliver_again(
         shown.body["status"],
         [attempt["number"] for attempt in shown.body["attempts"]],
     )
+
+
+async def test_a_bulk_retry_of_failed_deliveries_makes_them_succeed(
+    loopback_api: Api, relay: Relay, receiver: tuple[Receiver, str]
+) -> None:
+    """Five deliveries failed (their attempts exhausted); a member's bulk retry sends each
+    once more through the relay, the receiver gets every event once, all succeed, and the
+    job says so."""
+    api, (target, url) = loopback_api, receiver
+    created = await api.call("POST", "/subscriptions", as_="member", json={"url": url})
+    subscription = await api.storage.subscriptions.get(created.body["id"])
+    event_ids = [await add_event(api.storage) for _ in range(5)]
+    for event_id in event_ids:
+        await add_attempt(api.storage, await add_delivery(api.storage, subscription, event_id), 503)
+
+    job = await api.call("POST", "/deliveries/retry", as_="member", json={})
+    await run_jobs(relay)  # the API's wake-up: the bulk runner is not looping in this test
+    await relay.bulk.run_due()
+    await run_jobs(relay)  # the deliver jobs the runner enqueued
+    shown = await api.call("GET", f"/jobs/{job.body['id']}", as_="member")
+    deliveries = await api.call("GET", "/deliveries", as_="member")
+
+    assert 202 == job.status
+    assert sorted(event_ids) == sorted(headers["webhook-id"] for _, headers in target.hits)
+    assert [("succeeded", 2)] * 5 == [
+        (row["status"], row["attempt_count"]) for row in deliveries.body["data"]
+    ]
+    assert ("succeeded", 5, 5) == (shown.body["status"], shown.body["matched"], shown.body["done"])

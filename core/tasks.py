@@ -1,5 +1,7 @@
 """Stopping tasks that must stop: wait a while, then cancel until they are done.
 
+Used by the relay (attempts, arq) and the gateway (the stream's Redis listener).
+
 Cancelling more than once is not paranoia: on Python 3.11 a cancellation that lands
 while ``asyncio.wait_for`` completes is lost (CPython gh-86296, fixed in 3.12), and
 redis-py wraps every socket call of a client with ``socket_timeout`` in one. A task
