@@ -34,10 +34,11 @@ from core.queue import Enqueued
 from policy.matching import targets_for
 from storage import Storage, StorageUnavailableError
 from storage.database import Connection
-from storage.deliveries import RetryFilter, create_replays, retry_candidates, retry_now
+from storage.deliveries import create_planned
 from storage.events import ReplayFilter, replay_candidates
 from storage.jobs import Job, Progress
 from storage.records import Subscription, error_detail
+from storage.retries import RetryFilter, retry_candidates, retry_now
 
 log = structlog.get_logger()
 BATCH = 500
@@ -190,7 +191,7 @@ class BulkRunner:
                 (event.id, targets_for(event, subscriptions, self._handlers)) for event in events
             ]
         wanted = [(event_id, targets) for event_id, targets in plans if targets]
-        created = await create_replays(tx, wanted, self._clock())
+        created = await create_planned(tx, wanted, self._clock(), first_dispatch=False)
         to_deliver += [delivery.id for batch in created.values() for delivery in batch]
         return Progress(
             cursor=events[-1].id if events else None,

@@ -35,7 +35,6 @@ that are still pending wait for it; those already sent stay sent.
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
 
 from core.clock import Clock, now_us
 from core.ids import new_id
@@ -51,7 +50,8 @@ from storage.query import (
     fetch_page,
     to_page,
 )
-from storage.records import Delivery, DeliveryStatus, Outcome, Page, Target
+from storage.records import DELIVERY_STATUSES, Delivery, Outcome, Page, Target
+from storage.retries import retry_now
 
 _COLUMNS = (
     "id, event_id, subscription_id, target, status, attempt_count, next_attempt_at, "
@@ -111,30 +111,10 @@ class Deliveries:
         left out of the answer (whoever finishes the one in front takes it). An event
         planned twice gets the targets of its last plan.
         """
-        targets = dict(plans)
-        if not targets:
-            return {}
-        now = self._clock()
         async with self._db.transaction() as tx:
-            claimed = await claim_dispatch(tx, targets, now)
-            chosen = sorted(claimed) if first_dispatch else list(targets)
-            created = {
-                event_id: _new_deliveries(event_id, targets[event_id], now) for event_id in chosen
-            }
-            await self._insert_rows(tx, [d for batch in created.values() for d in batch], lease_s)
-            if lease_s is not None:
-                ordered = {
-                    delivery.id
-                    for event_id, batch in created.items()
-                    for delivery, target in zip(batch, targets[event_id], strict=True)
-                    if target.ordered
-                }
-                held = await _unlease_behind(tx, ordered)
-                created = {
-                    event_id: [d for d in batch if d.id not in held]
-                    for event_id, batch in created.items()
-                }
-            return created
+            return await create_planned(
+                tx, plans, self._clock(), first_dispatch=first_dispatch, lease_s=lease_s
+            )
 
     @staticmethod
     async def _insert_rows(
@@ -271,7 +251,7 @@ class Deliveries:
         until, now = where.param(lease_until), where.param(at)
         among = ""
         if subscription_ids:
-            among = f"AND d.subscription_id IN ({_placeholders(where, subscription_ids)}) "
+            among = f"AND d.subscription_id IN ({where.params(subscription_ids)}) "
         async with self._db.transaction() as tx:
             return await tx.fetch(
                 "WITH due AS MATERIALIZED (SELECT d.id FROM deliveries d "
@@ -293,7 +273,7 @@ class Deliveries:
             return []
         at = self._clock() if now is None else now
         where = Where()
-        placeholders = _placeholders(where, delivery_ids)
+        placeholders = where.params(delivery_ids)
         async with self._db.transaction() as tx:
             rows = await tx.fetch(
                 f"UPDATE deliveries AS d "
@@ -332,7 +312,7 @@ class Deliveries:
         if not delivery_ids:
             return 0
         where = Where()
-        placeholders = _placeholders(where, delivery_ids)
+        placeholders = where.params(delivery_ids)
         # Only the parameters the assignments use: PostgreSQL rejects unused ones.
         sql_set = assignments.format(
             at=where.param(at) if "{at}" in assignments else "",
@@ -388,13 +368,7 @@ class Deliveries:
 
     async def retry(self, delivery_id: str) -> Delivery:
         """Make a finished or waiting delivery due now (an operator's retry)."""
-        now = self._clock()
-        changed = await self._db.execute(
-            "UPDATE deliveries SET status = 'pending', next_attempt_at = $1, lease_until = NULL, "
-            "updated_at = $1 WHERE id = $2",
-            now,
-            delivery_id,
-        )
+        changed = await retry_now(self._db, [delivery_id], DELIVERY_STATUSES, self._clock())
         if not changed:
             raise NotFoundError(f"no delivery {delivery_id}")
         return await self.get(delivery_id)
@@ -408,7 +382,7 @@ async def _unlease_behind(tx: Connection, delivery_ids: Collection[str]) -> set[
     where = Where()
     rows = await tx.fetch(
         "UPDATE deliveries AS d SET lease_until = NULL "
-        f"WHERE d.id IN ({_placeholders(where, delivery_ids)}) AND NOT {_HEAD} RETURNING id",
+        f"WHERE d.id IN ({where.params(delivery_ids)}) AND NOT {_HEAD} RETURNING id",
         *where.args,
     )
     return {row["id"] for row in rows}
@@ -426,7 +400,7 @@ async def cancel_pending(
     no next attempt and their lease is released; how many were cancelled."""
     where = Where().add("subscription_id = {}", subscription_id)
     if delivery_ids:
-        where.clauses.append(f"id IN ({_placeholders(where, delivery_ids)})")
+        where.clauses.append(f"id IN ({where.params(delivery_ids)})")
     if not where.clauses:
         raise ValueError("cancel_pending needs a subscription or delivery ids")
     where.clauses.append("status = 'pending'")
@@ -473,11 +447,6 @@ def _prefixed(alias: str) -> str:
     return ", ".join(f"{alias}.{column.strip()}" for column in _COLUMNS.split(","))
 
 
-def _placeholders(where: Where, values: Collection[str]) -> str:
-    """``$n, $n+1, …`` for ``values``, added to ``where``'s parameters."""
-    return ", ".join(where.param(value) for value in values)
-
-
 def _new_deliveries(event_id: str, targets: Sequence[Target], now: int) -> list[Delivery]:
     """The pending deliveries of ``event_id`` to ``targets``, due ``now``."""
     return [
@@ -497,120 +466,32 @@ def _new_deliveries(event_id: str, targets: Sequence[Target], now: int) -> list[
     ]
 
 
-@dataclass(frozen=True, slots=True)
-class RetryFilter:
-    """The deliveries a bulk retry touches (``storage.jobs``), fixed when it is created.
-
-    ``event_types`` are the types the caller's ``event_type`` pattern matched then
-    (None: any type); ``owner_id`` keeps deliveries to that user's subscriptions only;
-    ``through`` is the last delivery id the job may reach, so deliveries that fail
-    after the job was created are not its business. Times are unix microseconds.
-    """
-
-    statuses: tuple[DeliveryStatus, ...] = ("failed",)
-    subscription_id: str | None = None
-    source: str | None = None
-    event_type: str | None = None
-    event_types: tuple[str, ...] | None = None
-    since: int | None = None
-    until: int | None = None
-    owner_id: str | None = None
-    through: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class RetryCandidate:
-    """A delivery a bulk retry reached; ``live`` unless its subscription was deleted or
-    is disabled (then it is skipped, as a single retry would refuse it)."""
-
-    id: str
-    live: bool
-
-
-def _retry_query(f: RetryFilter) -> tuple[str, Where]:
-    """The joins and conditions selecting ``f``'s deliveries (``d``), for the count a
-    dry run answers and for the batches a job applies alike."""
-    where = Where()
-    where.clauses.append(f"d.status IN ({_placeholders(where, f.statuses)})")
-    where.add("d.subscription_id = {}", f.subscription_id).add("d.id <= {}", f.through)
-    add_time_range(
-        where,
-        id_column="d.id",
-        time_column="d.created_at",
-        prefix="dlv",
-        since=f.since,
-        until=f.until,
-    )
-    joins = " LEFT JOIN subscriptions s ON s.id = d.subscription_id"
-    where.add("s.owner_id = {}", f.owner_id)
-    if f.source is not None or f.event_types is not None:
-        joins += " JOIN events e ON e.id = d.event_id"
-        where.add("e.source = {}", f.source)
-        if f.event_types is not None:
-            listed = _placeholders(where, f.event_types) if f.event_types else "NULL"
-            where.clauses.append(f"e.type IN ({listed})")
-    return joins, where
-
-
-async def count_retry(conn: Connection, f: RetryFilter) -> tuple[int, str | None]:
-    """How many deliveries ``f`` selects now, and the greatest id among them."""
-    joins, where = _retry_query(f)
-    row = await conn.fetchrow(
-        f"SELECT COUNT(*) AS n, MAX(d.id) AS last FROM deliveries d{joins}{where.sql()}",
-        *where.args,
-    )
-    return (0, None) if row is None else (int(row["n"]), row["last"])
-
-
-async def retry_candidates(
-    conn: Connection, f: RetryFilter, after: str | None, limit: int
-) -> list[RetryCandidate]:
-    """The next ``limit`` deliveries ``f`` selects with ids above ``after``, in id order."""
-    joins, where = _retry_query(f)
-    where.add("d.id > {}", after)
-    rows = await conn.fetch(
-        f"SELECT d.id, d.subscription_id, s.enabled, s.deleted_at FROM deliveries d{joins}"
-        f"{where.sql()} ORDER BY d.id LIMIT {int(limit)}",
-        *where.args,
-    )
-    return [
-        RetryCandidate(
-            row["id"],
-            row["subscription_id"] is None or (bool(row["enabled"]) and row["deleted_at"] is None),
-        )
-        for row in rows
-    ]
-
-
-async def retry_now(
-    conn: Connection, delivery_ids: Collection[str], statuses: Collection[str], now: int
-) -> int:
-    """Make those of ``delivery_ids`` still in one of ``statuses`` pending and due
-    ``now`` (a bulk retry); how many. A pending one keeps its lease: a worker may be
-    attempting it right now, and a second worker must not attempt it beside it."""
-    if not delivery_ids:
-        return 0
-    where = Where()
-    ids = _placeholders(where, delivery_ids)
-    wanted = _placeholders(where, statuses)
-    at = where.param(now)
-    return await conn.execute(
-        f"UPDATE deliveries SET status = 'pending', next_attempt_at = {at}, "
-        f"lease_until = CASE WHEN status = 'pending' THEN lease_until ELSE NULL END, "
-        f"updated_at = {at} WHERE id IN ({ids}) AND status IN ({wanted})",
-        *where.args,
-    )
-
-
-async def create_replays(
-    conn: Connection, plans: Sequence[Plan], now: int
+async def create_planned(
+    conn: Connection,
+    plans: Sequence[Plan],
+    now: int,
+    *,
+    first_dispatch: bool,
+    lease_s: float | None = None,
 ) -> dict[str, list[Delivery]]:
-    """``Deliveries.create(plans, first_dispatch=False)`` inside the caller's transaction
-    (a bulk replay commits them with its cursor): every plan's deliveries, due ``now``."""
+    """The one place deliveries are created: ``Deliveries.create`` inside the caller's
+    transaction ``conn`` (a bulk replay commits them with its job's cursor)."""
     targets = dict(plans)
     if not targets:
         return {}
-    await claim_dispatch(conn, targets, now)
-    created = {event_id: _new_deliveries(event_id, targets[event_id], now) for event_id in targets}
-    await Deliveries._insert_rows(conn, [d for batch in created.values() for d in batch], None)
+    claimed = await claim_dispatch(conn, targets, now)
+    chosen = sorted(claimed) if first_dispatch else list(targets)
+    created = {event_id: _new_deliveries(event_id, targets[event_id], now) for event_id in chosen}
+    await Deliveries._insert_rows(conn, [d for batch in created.values() for d in batch], lease_s)
+    if lease_s is not None:
+        ordered = {
+            delivery.id
+            for event_id, batch in created.items()
+            for delivery, target in zip(batch, targets[event_id], strict=True)
+            if target.ordered
+        }
+        held = await _unlease_behind(conn, ordered)
+        created = {
+            event_id: [d for d in batch if d.id not in held] for event_id, batch in created.items()
+        }
     return created

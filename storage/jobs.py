@@ -25,11 +25,11 @@ import orjson
 from core.clock import SECOND_US, Clock, now_us
 from core.ids import new_id
 from storage.database import Connection, Database, Row
-from storage.deliveries import RetryFilter, count_retry
 from storage.errors import NotFoundError
 from storage.events import ReplayFilter, count_replay, types_like
 from storage.query import Where, fetch_page
 from storage.records import ERROR_DETAIL_LIMIT, Page
+from storage.retries import RetryFilter, count_retry
 
 JobKind = Literal["retry", "replay"]
 JobStatus = Literal["running", "succeeded", "failed", "cancelled"]

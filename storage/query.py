@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TypeVar
 
 from core.ids import first_id
@@ -35,6 +35,11 @@ class Where:
         """Add ``value`` as the next parameter; its placeholder."""
         self.args.append(value)
         return f"${len(self.args)}"
+
+    def params(self, values: Iterable[object]) -> str:
+        """Add each of ``values`` as a parameter; their placeholders, comma-separated
+        (for ``IN (…)``)."""
+        return ", ".join(self.param(value) for value in values)
 
     def add(self, template: str, value: object) -> Where:
         """Add ``template`` with ``{}`` standing for ``value``'s placeholder; skip None."""

@@ -457,14 +457,6 @@ class Subscriptions:
         )
         return [self._subscription(row) for row in rows]
 
-    async def enabled_with_health(self) -> list[tuple[Subscription, Health]]:
-        """``enabled()`` with each one's health, in one query (the relay's per-job read)."""
-        rows = await self._db.fetch(
-            f"SELECT {_COLUMNS}, {_HEALTH_COLUMNS} "
-            "FROM subscriptions WHERE enabled = TRUE AND deleted_at IS NULL ORDER BY id"
-        )
-        return [(self._with_health(row), _health(row)) for row in rows]
-
     async def health(self, sub_ids: Collection[str]) -> dict[str, Health]:
         """The health of each of ``sub_ids`` that exists."""
         if not sub_ids:
@@ -477,20 +469,6 @@ class Subscriptions:
             *where.args,
         )
         return {row["id"]: _health(row) for row in rows}
-
-    async def note_successes(self, sub_ids: Collection[str]) -> int:
-        """Their endpoints answered: clear failure counts and breakers; how many changed."""
-        if not sub_ids:
-            return 0
-        where = Where()
-        placeholders = ", ".join(where.param(sub_id) for sub_id in sub_ids)
-        return await self._db.execute(
-            "UPDATE subscriptions SET consecutive_failures = 0, failing_since = NULL, "
-            f"breaker_open_until = NULL WHERE id IN ({placeholders}) "
-            "AND (consecutive_failures > 0 OR failing_since IS NOT NULL "
-            "OR breaker_open_until IS NOT NULL)",
-            *where.args,
-        )
 
     async def note_failure(self, sub_id: str, now: int | None = None) -> Health:
         """Count one more consecutive failure; the health after it."""

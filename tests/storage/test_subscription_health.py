@@ -5,28 +5,30 @@ from __future__ import annotations
 import time
 
 from storage import Storage
-from storage.records import Health, Target
-from tests.storage.test_deliveries import stored_event
+from storage.records import Health, Outcome, Target
+from tests.storage.test_deliveries import dispatched, stored_event
 from tests.storage.test_subscriptions import FIELDS, owner
 
 SECOND = 1_000_000
 
 
 async def test_failures_count_up_and_success_clears_them(storage: Storage) -> None:
-    """Consecutive failures accumulate from the first one's time; a success resets all."""
+    """Consecutive failures accumulate from the first one's time; a recorded success
+    (the relay's path: ``attempts.record`` clearing the subscription) resets all."""
     sub, _ = await storage.subscriptions.create(await owner(storage, "h@x.io"), FIELDS)
+    event_id = await stored_event(storage)
+    [delivery] = await dispatched(storage, event_id, [Target(sub.id, FIELDS.url)])
     now = time.time_ns() // 1000
 
     await storage.subscriptions.note_failure(sub.id, now)
     second = await storage.subscriptions.note_failure(sub.id, now + SECOND)
     await storage.subscriptions.open_breaker(sub.id, now + 60 * SECOND)
     opened = await storage.subscriptions.health([sub.id])
-    changed = await storage.subscriptions.note_successes([sub.id])
-    unchanged = await storage.subscriptions.note_successes([sub.id])
+    success = Outcome(now, 1.0, {}, response_status=200, status="succeeded")
+    await storage.attempts.record([(delivery.id, success)], clear=[sub.id])
 
     assert Health(2, now, None) == second
     assert {sub.id: Health(2, now, now + 60 * SECOND)} == opened
-    assert (1, 0) == (changed, unchanged)
     assert {sub.id: Health()} == await storage.subscriptions.health([sub.id])
 
 
@@ -72,8 +74,8 @@ async def test_disable_cancels_pending_deliveries_once(storage: Storage) -> None
     assert [] == await storage.subscriptions.enabled()
 
 
-async def test_enabled_with_health_reads_both_at_once(storage: Storage) -> None:
-    """Enabled subscriptions come with their health; disabled ones do not come."""
+async def test_a_subscription_is_read_with_its_health(storage: Storage) -> None:
+    """A subscription comes with its breaker's health; disabled ones are not enabled."""
     owner_id = await owner(storage, "w@x.io")
     sub, _ = await storage.subscriptions.create(owner_id, FIELDS)
     off, _ = await storage.subscriptions.create(owner_id, FIELDS)
@@ -81,7 +83,7 @@ async def test_enabled_with_health_reads_both_at_once(storage: Storage) -> None:
     now = time.time_ns() // 1000
     await storage.subscriptions.note_failure(sub.id, now)
 
-    [(found, health)] = await storage.subscriptions.enabled_with_health()
+    found = await storage.subscriptions.get(sub.id)
 
-    assert (sub.id, Health(1, now, None)) == (found.id, health)
-    assert found == await storage.subscriptions.get(sub.id)
+    assert Health(1, now, None) == found.health.breaker
+    assert [sub.id] == [enabled.id for enabled in await storage.subscriptions.enabled()]

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from gateway.api.app import OPERATIONS
-from storage.deliveries import RetryFilter
+from storage.retries import RetryFilter
 from tests.gateway.api.conftest import ROLES, Api, add_delivery, add_subscription
 
 URL = "https://hooks.example.org/in"
