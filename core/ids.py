@@ -8,7 +8,8 @@ pagination relies on that) and never collide in practice.
 from __future__ import annotations
 
 import os
-import time
+
+from core.clock import now_us
 
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 PREFIXES = frozenset({"usr", "key", "sub", "evt", "dlv", "att", "sec", "job"})
@@ -19,7 +20,7 @@ def new_id(prefix: str, now_ms: int | None = None) -> str:
     """A new id with ``prefix`` (one of ``PREFIXES``), sortable by ``now_ms``."""
     if prefix not in PREFIXES:
         raise ValueError(f"unknown id prefix {prefix!r}")
-    millis = time.time_ns() // 1_000_000 if now_ms is None else now_ms
+    millis = now_us() // 1000 if now_ms is None else now_ms
     return _encoded(prefix, (millis << 80) | int.from_bytes(os.urandom(10), "big"))
 
 

@@ -14,7 +14,7 @@ import orjson
 import structlog
 from aiohttp import web
 
-from core.clock import now_us
+from core.clock import SECOND_US, now_us
 from core.ratelimit import retry_after_header
 from gateway import state
 from gateway.problems import ProblemError
@@ -54,7 +54,7 @@ async def _ingest(request: web.Request, source: SourceRuntime) -> tuple[web.Stre
     body = await request.read()  # bounded by client_max_size = server.max_body_bytes → 413
     candidate = await _candidate(request, source, body)
     try:
-        verified = source.verifier.verify(candidate, time.time())
+        verified = source.verifier.verify(candidate, now_us() / SECOND_US)
     except VerificationError as e:
         request.app[state.METRICS].verification_failures.labels(source.config.name, e.reason).inc()
         log.info("verification_failed", source=source.config.name, reason=e.reason, detail=str(e))
