@@ -4,7 +4,8 @@ Seeds, in bulk SQL (COPY on PostgreSQL, one ``executemany`` transaction on SQLit
 events over the last 30 days, one delivery each and one attempt each (90 % succeeded,
 durations 1-1000 ms) to 10 subscriptions, the busiest holding half of them: a 24 h
 window of it is ~N/60 attempts, a 30 d one N/2. Ids carry their creation time, as the
-gateway makes them; the event-type catalog is filled from the events.
+gateway makes them; the event-type catalog is filled from the events, and the hourly
+roll-ups from the attempts by the recorder's own tally (``storage.rollups``).
 
 Then ``hookgate serve`` answers, one request at a time, ``GET /subscriptions/{busy}/stats``
 and ``GET /stats`` for 24h and 30d windows, beside a trivial authenticated GET
@@ -32,6 +33,7 @@ from bench.support import temporary_database
 from core.ids import new_id
 from storage import Storage, open_storage
 from storage.records import SubscriptionFields
+from storage.rollups import LATENCY_COLUMNS, rollup_rows, tally
 
 SECRET_KEY = "bench-secret-key-0123456789abcdef0123"
 DAY_US = 86_400_000_000
@@ -59,6 +61,15 @@ ATTEMPT_COLUMNS = [
     "error",
     "subscription_id",
     "succeeded",
+]
+ROLLUP_COLUMNS = [
+    "subscription_key",
+    "hour",
+    "succeeded",
+    "failed",
+    "duration_ms_sum",
+    *LATENCY_COLUMNS,
+    "duration_ms_max",
 ]
 TYPES = ("invoice.paid", "invoice.created", "customer.updated", "charge.failed")
 
@@ -106,6 +117,9 @@ async def seed(storage: Storage, url: str, n: int) -> tuple[str, str]:
         )
         subscriptions.append(sub.id)
     events, deliveries, attempts = rows(subscriptions, n, time.time_ns() // 1000)
+    # What the recorder adds batch by batch, tallied at once: the same rows.
+    tallied = tally((a[8], a[3], a[9], a[4]) for a in attempts)
+    rollups = rollup_rows(tallied)
     catalog = (
         "INSERT INTO event_types (source, type, count, last_seen_at) "
         "SELECT source, type, COUNT(*), MAX(received_at) FROM events GROUP BY source, type"
@@ -118,6 +132,7 @@ async def seed(storage: Storage, url: str, n: int) -> tuple[str, str]:
                 ("events", EVENT_COLUMNS, events),
                 ("deliveries", DELIVERY_COLUMNS, deliveries),
                 ("attempts", ATTEMPT_COLUMNS, attempts),
+                ("attempt_rollups", ROLLUP_COLUMNS, rollups),
             ):
                 marks = ", ".join("?" for _ in columns)
                 insert = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"  # noqa: S608 (this module's constants)
@@ -133,6 +148,9 @@ async def seed(storage: Storage, url: str, n: int) -> tuple[str, str]:
                 "deliveries", records=deliveries, columns=DELIVERY_COLUMNS
             )
             await conn.copy_records_to_table("attempts", records=attempts, columns=ATTEMPT_COLUMNS)
+            await conn.copy_records_to_table(
+                "attempt_rollups", records=rollups, columns=ROLLUP_COLUMNS
+            )
             await conn.execute(catalog)
             # What autovacuum does soon after a load: the visibility map lets the covering
             # indexes answer without visiting the table.

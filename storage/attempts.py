@@ -4,7 +4,8 @@ Recording an attempt also moves its delivery to the attempt's outcome
 (``storage.deliveries.apply_outcomes``), in the same transaction: a delivery's
 ``attempt_count`` always equals the number of its attempts. The same transaction
 moves its subscription's ``last_success_at``/``last_failure_at`` forward
-(``storage.subscriptions.note_attempt_times``: one statement per batch).
+(``storage.subscriptions.note_attempt_times``: one statement per batch) and adds the
+attempts to their hours' roll-ups (``storage.rollups``: one statement per batch).
 
 Each row repeats its delivery's ``subscription_id`` and whether it ``succeeded``:
 the stats (``storage.stats``) group by them over an index, never joining deliveries.
@@ -21,6 +22,7 @@ from core.ids import new_id
 from storage.database import Database, Row
 from storage.deliveries import apply_outcomes
 from storage.records import Attempt, Delivery, Outcome
+from storage.rollups import add_attempts
 from storage.subscriptions import AttemptTimes, note_attempt_times
 
 RESPONSE_BODY_LIMIT = 4096
@@ -69,14 +71,15 @@ class Attempts:
         ``outcome.status`` (see ``apply_outcomes``). The answer is aligned with
         ``outcomes``: each delivery after its attempt, None where it does not exist.
 
-        However many attempts, it costs five round trips: the deliveries are updated by
-        one statement over the batch, the attempts inserted by one ``executemany`` and
-        the subscriptions' attempt times by another (a delivery twice in a batch is
-        updated in a second round).
+        However many attempts, it costs six round trips: the deliveries are updated by
+        one statement over the batch, the attempts inserted by one ``executemany``, the
+        subscriptions' attempt times by another and the hourly roll-ups by a third (a
+        delivery twice in a batch is updated in a second round).
         """
         now = self._clock()
         updated: list[Delivery | None] = [None] * len(outcomes)
         rows: list[tuple[object, ...]] = []
+        tallied: list[tuple[str | None, int, bool, float]] = []
         async with self._db.transaction() as tx:
             for round_ in _rounds(outcomes):
                 moved = await apply_outcomes(tx, [outcomes[i] for i in round_], now)
@@ -86,9 +89,18 @@ class Attempts:
                     if delivery is not None:
                         updated[index] = delivery
                         rows.append(_values(delivery, outcome))
+                        tallied.append(
+                            (
+                                delivery.subscription_id,
+                                outcome.started_at,
+                                outcome.succeeded,
+                                outcome.duration_ms,
+                            )
+                        )
             if rows:
                 await tx.executemany(_INSERT, rows)
                 await note_attempt_times(tx, _times(outcomes, updated, clear))
+                await add_attempts(tx, tallied)
         return updated
 
     async def for_delivery(self, delivery_id: str) -> list[Attempt]:

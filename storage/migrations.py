@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from core.clock import now_us
 from storage.database import Connection, Database, Dialect
 from storage.errors import SchemaNotReadyError
+from storage.rollups import BUCKETS, HOUR_US, LATENCY_COLUMNS, latency_bucket_sql
 
 # A migration is one SQL text for both backends (split at ";"), or, where the backends
 # differ beyond ``Dialect`` (triggers, whose bodies hold ";"), whole statements per backend.
@@ -70,6 +71,35 @@ _CHANGES_POSTGRESQL = (
     "CREATE TRIGGER changes_attempt_recorded AFTER INSERT ON attempts REFERENCING NEW TABLE "
     "AS recorded FOR EACH STATEMENT EXECUTE FUNCTION hookgate_attempts_recorded()",
 )
+
+# Hourly attempt roll-ups (``storage.rollups``), filled from the attempts already stored:
+# tallied per (subscription, hour, latency bucket) first, then pivoted into one row.
+_ROLLUPS = f"""
+CREATE TABLE attempt_rollups (
+    subscription_key TEXT NOT NULL,
+    hour BIGINT NOT NULL,
+    succeeded BIGINT NOT NULL,
+    failed BIGINT NOT NULL,
+    duration_ms_sum DOUBLE PRECISION NOT NULL,
+    duration_ms_max DOUBLE PRECISION NOT NULL,
+    {", ".join(f"{column} BIGINT NOT NULL" for column in LATENCY_COLUMNS)},
+    PRIMARY KEY (subscription_key, hour)
+);
+CREATE INDEX attempt_rollups_hour ON attempt_rollups (hour);
+INSERT INTO attempt_rollups (subscription_key, hour, succeeded, failed, duration_ms_sum,
+    duration_ms_max, {", ".join(LATENCY_COLUMNS)})
+SELECT subscription_key, hour, SUM(ok), SUM(bad), SUM(total_ms), MAX(longest_ms),
+    {", ".join(f"SUM(CASE WHEN bucket = {i} THEN n ELSE 0 END)" for i in range(BUCKETS))}
+FROM (
+    SELECT COALESCE(subscription_id, '') AS subscription_key,
+        started_at / {HOUR_US} * {HOUR_US} AS hour, {latency_bucket_sql("duration_ms")} AS bucket,
+        COUNT(*) AS n, SUM(CASE WHEN succeeded THEN 1 ELSE 0 END) AS ok,
+        SUM(CASE WHEN succeeded THEN 0 ELSE 1 END) AS bad, SUM(duration_ms) AS total_ms,
+        MAX(duration_ms) AS longest_ms
+    FROM attempts GROUP BY 1, 2, 3
+) AS tallied
+GROUP BY subscription_key, hour
+"""
 
 MIGRATIONS: tuple[tuple[int, Migration], ...] = (
     (
@@ -326,6 +356,7 @@ CREATE TABLE console_sessions (
 CREATE INDEX console_sessions_user ON console_sessions (user_id, expires_at);
 """,
     ),
+    (12, _ROLLUPS),
 )
 LATEST = MIGRATIONS[-1][0]
 

@@ -8,6 +8,12 @@ Two kinds of purge, both in bounded batches, each batch its own short transactio
 - **old attempts** (recorded before ``attempts_before``) go on their own — but never
   those of a pending delivery, whose history is still being written.
 
+With the attempts go their hourly roll-ups (``storage.rollups``) of the hours wholly
+before ``attempts_before``, and with the events the jobs (``storage.jobs``) that
+finished before ``events_before``. The change feed's rows go with their event or
+attempt (``ON DELETE CASCADE``, in the same batch); expired idempotency keys are purged
+by the relay's job runner (``storage.idempotency.purge_expired``).
+
 Ids begin with their creation millisecond (``core.ids``), so "older than" is a range
 of the primary key: ``id < first_id(prefix, cutoff)``. Each pass walks that range in
 id order with a keyset cursor, so the rows it keeps (an old event still pending) are
@@ -29,11 +35,15 @@ from dataclasses import dataclass
 from core.ids import first_id
 from storage.database import Database
 from storage.query import Where
+from storage.rollups import hour_of
 
 _PURGEABLE_EVENT = (
     "e.dispatched_at IS NOT NULL AND NOT EXISTS "
     "(SELECT 1 FROM deliveries p WHERE p.event_id = e.id AND p.status = 'pending')"
 )
+# Made before the cutoff ($1, the id range) and finished before it ($2): a running job
+# (however old) is still applying itself.
+_FINISHED_JOB = "id < $1 AND status <> 'running' AND finished_at < $2"
 _UNPENDING_DELIVERY = (
     "NOT EXISTS (SELECT 1 FROM deliveries p WHERE p.id = a.delivery_id AND p.status = 'pending')"
 )
@@ -46,18 +56,22 @@ class Purged:
     events: int = 0
     deliveries: int = 0
     attempts: int = 0
+    rollups: int = 0
+    jobs: int = 0
 
     def __add__(self, other: Purged) -> Purged:
         return Purged(
             self.events + other.events,
             self.deliveries + other.deliveries,
             self.attempts + other.attempts,
+            self.rollups + other.rollups,
+            self.jobs + other.jobs,
         )
 
     @property
     def rows(self) -> int:
         """Rows of every kind."""
-        return self.events + self.deliveries + self.attempts
+        return self.events + self.deliveries + self.attempts + self.rollups + self.jobs
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,11 +118,24 @@ class Retention:
                 f"WHERE d.status <> 'pending' AND ({' OR '.join(reasons)})",
                 *where.args,
             )
-        return Purged(events, deliveries, attempts)
+        rollups = jobs = 0
+        if cutoffs.attempts_before is not None:
+            rollups = await self._scalar(
+                "SELECT COUNT(*) AS n FROM attempt_rollups WHERE hour < $1",
+                hour_of(cutoffs.attempts_before),
+            )
+        if event_bound is not None:
+            jobs = await self._scalar(
+                f"SELECT COUNT(*) AS n FROM jobs WHERE {_FINISHED_JOB}",
+                _bound("job", cutoffs.events_before),
+                cutoffs.events_before,
+            )
+        return Purged(events, deliveries, attempts, rollups, jobs)
 
     async def purge(self, cutoffs: Cutoffs, batch_size: int) -> AsyncGenerator[Purged, None]:
-        """Purge in batches of up to ``batch_size`` events (then attempts), yielding what
-        each committed batch deleted; stop iterating to stop between batches."""
+        """Purge in batches of up to ``batch_size`` events (then attempts, roll-ups and
+        jobs), yielding what each committed batch deleted; stop iterating to stop between
+        batches."""
         event_bound = _bound("evt", cutoffs.events_before)
         if event_bound is not None:
             after = ""
@@ -118,8 +145,9 @@ class Retention:
                     break
                 after = candidates[-1]
                 yield await self._purge_events(candidates)
-        attempt_bound = _bound("att", cutoffs.attempts_before)
-        if attempt_bound is not None:
+        attempts_before = cutoffs.attempts_before
+        attempt_bound = _bound("att", attempts_before)
+        if attempts_before is not None and attempt_bound is not None:
             after = ""
             while True:
                 candidates = await self._old_attempts(attempt_bound, after, batch_size)
@@ -127,6 +155,44 @@ class Retention:
                     break
                 after = candidates[-1]
                 yield Purged(attempts=await self._delete_in("attempts", "id", candidates))
+            async for purged in self._purge_rollups(hour_of(attempts_before), batch_size):
+                yield purged
+        if event_bound is not None:
+            async for purged in self._purge_jobs(cutoffs, batch_size):
+                yield purged
+
+    async def _purge_rollups(self, end_hour: int, batch_size: int) -> AsyncGenerator[Purged, None]:
+        """Delete the roll-ups of the hours before ``end_hour``, oldest first, about
+        ``batch_size`` rows a batch (the last hour of a batch goes whole: a row per
+        subscription active in it)."""
+        while True:
+            last = await self._db.fetchrow(
+                "SELECT hour FROM attempt_rollups WHERE hour < $1 "
+                f"ORDER BY hour LIMIT 1 OFFSET {max(0, int(batch_size) - 1)}",
+                end_hour,
+            )
+            upto = end_hour if last is None else int(last["hour"]) + 1
+            deleted = await self._db.execute("DELETE FROM attempt_rollups WHERE hour < $1", upto)
+            if deleted:
+                yield Purged(rollups=deleted)
+            if last is None:
+                return
+
+    async def _purge_jobs(self, cutoffs: Cutoffs, batch_size: int) -> AsyncGenerator[Purged, None]:
+        """Delete the jobs that finished before ``events_before``, in id order."""
+        after = ""
+        while True:
+            rows = await self._db.fetch(
+                f"SELECT id FROM jobs WHERE id > $3 AND {_FINISHED_JOB} "
+                f"ORDER BY id LIMIT {int(batch_size)}",
+                _bound("job", cutoffs.events_before),
+                cutoffs.events_before,
+                after,
+            )
+            if not rows:
+                return
+            after = rows[-1]["id"]
+            yield Purged(jobs=await self._delete_in("jobs", "id", [row["id"] for row in rows]))
 
     async def _old_events(self, bound: str, after: str, limit: int) -> list[str]:
         rows = await self._db.fetch(

@@ -4,25 +4,39 @@ Every figure covers a window ending now. Its ``series`` cuts the window into
 ``SERIES_BUCKETS`` equal buckets, the first starting at the window's start (a bucket
 is ``ceil(window / SERIES_BUCKETS)`` µs, so the last may reach slightly past now).
 
-Latency percentiles are *nearest-rank*: p is the ``ceil(p/100 · n)``-th smallest
-duration of the ``n`` attempts in the window (p50 of 1, 2, 3, 4 is 2), every attempt
-counting, failures included (a timeout is latency the endpoint's users notice).
+Counts are exact. Latency percentiles are *nearest-rank* over every attempt in the
+window, failures included (a timeout is latency the endpoint's users notice), read
+from a latency histogram: p is the upper bound of the histogram bucket holding the
+``ceil(p/100 · n)``-th smallest duration of the ``n`` attempts (or the longest attempt,
+if shorter), so never below the exact value and at most √2 above it
+(``storage.rollups``).
 
-The queries read the columns ``attempts`` repeats for them (``subscription_id``,
-``succeeded``) through covering indexes (migration 7), so they read one index range
-and never the table; the catalog is the ``event_types`` table that the event batch
-insert keeps (``storage.events``).
+The figures come from the hourly roll-ups (``storage.rollups``) for each whole hour
+of the window that lies in one series bucket, and from the attempts themselves for
+the rest: the partial hours at the window's ends and the hours a bucket boundary cuts
+(``_Split``; at most 25 hours whatever the window, read through the covering indexes
+of migration 7). The catalog is the ``event_types`` table that the event batch insert
+keeps (``storage.events``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from core.clock import Clock, now_us
-from storage.database import Database, Row
+from storage.database import Database
 from storage.query import Where, add_time_range
 from storage.records import DELIVERY_STATUSES
+from storage.rollups import (
+    HOUR_US,
+    Tally,
+    histogram_of,
+    hour_of,
+    hours_of,
+    latency_bucket_sql,
+    totals_by_hour,
+    upper_bound_ms,
+)
 
 SERIES_BUCKETS = 24
 PERCENTILES = (50, 95, 99)
@@ -110,46 +124,75 @@ class Stats:
 
     async def for_subscription(self, sub_id: str, window: Window) -> AttemptStats:
         """The attempts of subscription ``sub_id`` that started in ``window``."""
-        rows = await self._db.fetch(
-            "SELECT (started_at - $2) / $4 AS bucket, succeeded, COUNT(*) AS n FROM attempts "
-            "WHERE subscription_id = $1 AND started_at >= $2 AND started_at < $3 "
-            "GROUP BY 1, 2",
-            sub_id,
-            window.since,
-            window.until,
-            window.bucket_us,
+        split = _Split.of(window)
+        counts = [Tally() for _ in range(SERIES_BUCKETS)]
+        latency = Tally()
+        if split.end_hour > split.first_hour:
+            for row in await hours_of(self._db, sub_id, split.first_hour, split.end_hour):
+                if int(row["hour"]) not in split.raw_hours:
+                    bucket = counts[split.bucket(int(row["hour"]))]
+                    bucket.succeeded += int(row["succeeded"])
+                    bucket.failed += int(row["failed"])
+            summed = await histogram_of(
+                self._db, sub_id, split.first_hour, split.end_hour, sorted(split.raw_hours)
+            )
+            if summed is not None:
+                latency.add_row(summed)
+        if split.raw:
+            where = Where()
+            ranges = " UNION ALL ".join(
+                "SELECT started_at, succeeded, duration_ms FROM attempts "
+                f"WHERE subscription_id = {where.param(sub_id)} "
+                f"AND started_at >= {where.param(lo)} AND started_at < {where.param(hi)}"
+                for lo, hi in split.raw
+            )
+            rows = await self._db.fetch(
+                f"SELECT (started_at - {where.param(window.since)}) / "
+                f"{where.param(window.bucket_us)} AS bucket, succeeded, "
+                f"{latency_bucket_sql('duration_ms')} AS latency, COUNT(*) AS n, "
+                f"MAX(duration_ms) AS longest FROM ({ranges}) AS raw GROUP BY 1, 2, 3",
+                *where.args,
+            )
+            for row in rows:
+                n, index = int(row["n"]), int(row["latency"])
+                for tally in (counts[int(row["bucket"])], latency):
+                    if row["succeeded"]:
+                        tally.succeeded += n
+                    else:
+                        tally.failed += n
+                    tally.latency[index] += n
+                    tally.duration_ms_max = max(tally.duration_ms_max, float(row["longest"]))
+        series = tuple(
+            Bucket(window.since + i * window.bucket_us, t.succeeded, t.failed)
+            for i, t in enumerate(counts)
         )
-        series = _series(window, rows)
-        total = sum(bucket.succeeded + bucket.failed for bucket in series)
-        return AttemptStats(window, series, await self._latency(sub_id, window, total))
-
-    async def _latency(self, sub_id: str, window: Window, n: int) -> tuple[float | None, ...]:
-        """The ``PERCENTILES`` of the durations of ``n`` attempts (one sort of them)."""
-        if n == 0:
-            return tuple(None for _ in PERCENTILES)
-        ranks = [nearest_rank(p, n) for p in PERCENTILES]
-        rows = await self._db.fetch(
-            "SELECT place, duration_ms FROM (SELECT duration_ms, "
-            "ROW_NUMBER() OVER (ORDER BY duration_ms) AS place FROM attempts "
-            "WHERE subscription_id = $1 AND started_at >= $2 AND started_at < $3) AS ranked "
-            "WHERE place IN ($4, $5, $6)",
-            sub_id,
-            window.since,
-            window.until,
-            *ranks,
-        )
-        found = {int(row["place"]): float(row["duration_ms"]) for row in rows}
-        return tuple(found.get(rank) for rank in ranks)
+        return AttemptStats(window, series, percentiles(latency))
 
     async def overview(self, window: Window) -> Overview:
         """Events, deliveries and attempts of ``window``; the pending backlog now."""
-        attempts = await self._db.fetch(
-            "SELECT (started_at - $1) / $3 AS bucket, succeeded, COUNT(*) AS n FROM attempts "
-            "WHERE started_at >= $1 AND started_at < $2 GROUP BY 1, 2",
-            window.since,
-            window.until,
-            window.bucket_us,
-        )
+        split = _Split.of(window)
+        counts = [[0, 0] for _ in range(SERIES_BUCKETS)]
+        if split.end_hour > split.first_hour:
+            for row in await totals_by_hour(self._db, split.first_hour, split.end_hour):
+                if int(row["hour"]) not in split.raw_hours:
+                    bucket = counts[split.bucket(int(row["hour"]))]
+                    bucket[0] += int(row["succeeded"])
+                    bucket[1] += int(row["failed"])
+        if split.raw:
+            where = Where()
+            ranges = " UNION ALL ".join(
+                f"SELECT started_at, succeeded FROM attempts WHERE started_at >= "
+                f"{where.param(lo)} AND started_at < {where.param(hi)}"
+                for lo, hi in split.raw
+            )
+            rows = await self._db.fetch(
+                f"SELECT (started_at - {where.param(window.since)}) / "
+                f"{where.param(window.bucket_us)} AS bucket, succeeded, COUNT(*) AS n "
+                f"FROM ({ranges}) AS raw GROUP BY 1, 2",
+                *where.args,
+            )
+            for row in rows:
+                counts[int(row["bucket"])][0 if row["succeeded"] else 1] += int(row["n"])
         pending, oldest_pending_at = await self.backlog()
         return Overview(
             window=window,
@@ -160,7 +203,10 @@ class Stats:
             },
             pending=pending,
             oldest_pending_at=oldest_pending_at,
-            series=_series(window, attempts),
+            series=tuple(
+                Bucket(window.since + i * window.bucket_us, ok, bad)
+                for i, (ok, bad) in enumerate(counts)
+            ),
         )
 
     async def backlog(self) -> tuple[int, int | None]:
@@ -216,13 +262,60 @@ class Stats:
         ]
 
 
-def _series(window: Window, rows: Sequence[Row]) -> tuple[Bucket, ...]:
-    """Every bucket of ``window``, empty ones included, from ``(bucket, succeeded, n)``."""
-    counts = [[0, 0] for _ in range(SERIES_BUCKETS)]
-    for row in rows:
-        counts[int(row["bucket"])][0 if row["succeeded"] else 1] += int(row["n"])
-    step = window.bucket_us
-    return tuple(
-        Bucket(window.since + index * step, succeeded, failed)
-        for index, (succeeded, failed) in enumerate(counts)
-    )
+@dataclass(frozen=True, slots=True)
+class _Split:
+    """Where a window's figures come from: the roll-ups of the whole hours in
+    ``[first_hour, end_hour)`` but ``raw_hours``, and the attempts themselves in the
+    ``raw`` ranges (the partial hours at either end, and each hour a series bucket
+    boundary cuts, which a roll-up cannot divide). Together they cover the window once.
+    """
+
+    window: Window
+    first_hour: int
+    end_hour: int
+    raw_hours: frozenset[int]
+    raw: tuple[tuple[int, int], ...]
+
+    @classmethod
+    def of(cls, window: Window) -> _Split:
+        """The split of ``window``."""
+        since, until, step = window.since, window.until, window.bucket_us
+        first_hour = -(-since // HOUR_US) * HOUR_US
+        end_hour = hour_of(until)
+        if first_hour >= end_hour:
+            return cls(window, first_hour, first_hour, frozenset(), ((since, until),))
+        cuts = (since + i * step for i in range(1, SERIES_BUCKETS))
+        raw_hours = frozenset(
+            hour_of(cut) for cut in cuts if cut % HOUR_US and first_hour <= cut < end_hour
+        )
+        ranges = [(since, first_hour), (end_hour, until)]
+        ranges += [(hour, hour + HOUR_US) for hour in raw_hours]
+        merged: list[tuple[int, int]] = []
+        for lo, hi in sorted(r for r in ranges if r[0] < r[1]):
+            if merged and merged[-1][1] == lo:
+                merged[-1] = (merged[-1][0], hi)
+            else:
+                merged.append((lo, hi))
+        return cls(window, first_hour, end_hour, raw_hours, tuple(merged))
+
+    def bucket(self, hour: int) -> int:
+        """The series bucket a whole hour outside ``raw_hours`` lies in."""
+        return (hour - self.window.since) // self.window.bucket_us
+
+
+def percentiles(latency: Tally) -> tuple[float | None, ...]:
+    """The ``PERCENTILES`` of the attempts in ``latency``'s histogram: each the upper
+    bound of the bucket holding its nearest-rank value, or the longest attempt if
+    shorter (None without attempts)."""
+    n = latency.succeeded + latency.failed
+    if n == 0:
+        return tuple(None for _ in PERCENTILES)
+    found = []
+    for percentile in PERCENTILES:
+        rank, seen = nearest_rank(percentile, n), 0
+        for bucket, count in enumerate(latency.latency):
+            seen += count
+            if seen >= rank:
+                found.append(min(upper_bound_ms(bucket), latency.duration_ms_max))
+                break
+    return tuple(found)

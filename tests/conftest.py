@@ -17,7 +17,7 @@ from storage import Storage, open_storage
 SECRET_KEY = "test-secret-key-that-is-long-enough-0123456789"
 TABLES = (
     "attempts, deliveries, subscription_secrets, subscriptions, events, event_types, api_keys, "
-    "users"
+    "users, attempt_rollups"
 )
 
 

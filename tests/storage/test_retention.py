@@ -7,10 +7,12 @@ import asyncio
 import secrets
 
 from core.clock import SECOND_US, now_us
+from core.ids import first_id
 from storage import Storage
 from storage.locks import Locks
 from storage.records import DeliveryStatus, NewEvent, Outcome, Target
 from storage.retention import Cutoffs, Purged
+from storage.rollups import LATENCY_COLUMNS, hour_of
 
 DAY_US = 86_400 * SECOND_US
 HOUR_US = 3600 * SECOND_US
@@ -196,3 +198,51 @@ async def test_racing_holders_never_both_win(storage: Storage) -> None:
     await storage.locks.release(name, f"h{won.index(True)}")
 
     assert 1 == sum(won)
+
+
+async def test_old_rollups_go_with_the_attempts_in_batches(storage: Storage) -> None:
+    """Roll-ups of the hours wholly before the attempts' cutoff go, in batches of
+    about the size given; the hour the cutoff falls in and younger ones stay, and the
+    dry run counted them."""
+    now = now_us()
+    cutoff = now - 30 * DAY_US
+    old = [cutoff - n * HOUR_US for n in range(1, 6)]
+    await storage.db.executemany(
+        "INSERT INTO attempt_rollups (subscription_key, hour, succeeded, failed, "
+        f"duration_ms_sum, duration_ms_max, {', '.join(LATENCY_COLUMNS)}) "
+        f"VALUES ($1, $2, 1, 0, 1.0, 1.0, {', '.join('0' for _ in LATENCY_COLUMNS)})",
+        [(key, hour_of(at)) for at in [*old, cutoff, now] for key in ("", "sub_1")],
+    )
+
+    counted = await storage.retention.count(Cutoffs(None, cutoff))
+    batches = await purge_all(storage, Cutoffs(None, cutoff), batch_size=4)
+
+    left = await storage.db.fetch("SELECT hour FROM attempt_rollups ORDER BY hour")
+    assert [4, 4, 2] == [batch.rollups for batch in batches]
+    assert Purged(rollups=10) == counted
+    assert [hour_of(cutoff)] * 2 + [hour_of(now)] * 2 == [row["hour"] for row in left]
+
+
+async def test_jobs_finished_before_the_events_cutoff_go(storage: Storage) -> None:
+    """A job finished before the events' cutoff goes; a running one as old, and one
+    finished after the cutoff, stay."""
+    now = now_us()
+    user, _ = await storage.users.create("Ops", "ops@x.io", "operator")
+    old = now - 40 * DAY_US
+    rows = [
+        (first_id("job", old // 1000) + "a", "succeeded", old),
+        (first_id("job", old // 1000) + "b", "running", None),
+        (first_id("job", old // 1000) + "c", "cancelled", now),
+    ]
+    await storage.db.executemany(
+        "INSERT INTO jobs (id, kind, created_by, filters, status, matched, created_at, "
+        "updated_at, finished_at) VALUES ($1, 'retry', $2, '{}', $3, 0, $4, $4, $5)",
+        [(job_id, user.id, status, old, finished) for job_id, status, finished in rows],
+    )
+    cutoffs = Cutoffs(now - 30 * DAY_US, None)
+
+    counted = await storage.retention.count(cutoffs)
+    purged = sum(await purge_all(storage, cutoffs), Purged())
+
+    assert (Purged(jobs=1), Purged(jobs=1)) == (counted, purged)
+    assert {rows[1][0], rows[2][0]} == await ids(storage, "jobs")

@@ -9,8 +9,17 @@ import time
 from storage import Storage
 from storage.migrations import MIGRATIONS, migrate
 from storage.records import EndpointHealth, Health, NewEvent, Outcome, Subscription, Target
+from storage.rollups import BOUNDS_MS, HOUR_US, latency_bucket
 from storage.sqlite import SqliteDatabase
-from storage.stats import SERIES_BUCKETS, Bucket, EventType, Stats, Window
+from storage.stats import (
+    PERCENTILES,
+    SERIES_BUCKETS,
+    Bucket,
+    EventType,
+    Stats,
+    Window,
+    nearest_rank,
+)
 from tests.storage.test_subscriptions import FIELDS, owner
 
 SECOND = 1_000_000
@@ -63,8 +72,9 @@ def outcome(started_at: int, duration_ms: float, ok: bool) -> Outcome:
 
 async def test_counts_and_nearest_rank_latency(storage: Storage) -> None:
     """Twenty attempts of 1..20 ms (five failed) count as such; p50/p95/p99 are the
-    10th, 19th and 20th smallest durations; another subscription's attempts and those
-    before the window do not count."""
+    upper bounds of the buckets of the 10th, 19th and 20th smallest durations, capped
+    by the longest (20 ms); another subscription's attempts and those before the window
+    do not count."""
     user = await owner(storage, "s@x.io")
     sub, _ = await storage.subscriptions.create(user, FIELDS)
     other, _ = await storage.subscriptions.create(user, FIELDS)
@@ -83,7 +93,8 @@ async def test_counts_and_nearest_rank_latency(storage: Storage) -> None:
 
     ranks = [math.ceil(p / 100 * 20) for p in (50, 95, 99)]
     assert (15, 5) == (stats.succeeded, stats.failed)
-    assert tuple(float(rank) for rank in ranks) == stats.latency_ms
+    assert (10, 19, 20) == tuple(ranks)
+    assert (BOUNDS_MS[latency_bucket(10.0)], 20.0, 20.0) == stats.latency_ms
 
 
 async def test_no_attempts_has_no_latency(storage: Storage) -> None:
@@ -261,3 +272,109 @@ async def test_migration_7_backfills_existing_rows(tmp_path: object) -> None:
     assert [EventType("gh", "issues", 1, 30), EventType("gh", "push", 2, 20)] == catalog
     assert times is not None
     assert (100, 200) == (times["last_success_at"], times["last_failure_at"])
+
+
+def spread(base: int, n: int) -> list[tuple[int, float, bool]]:
+    """``n`` attempts (start, duration ms, succeeded) over the ten hours from ``base``:
+    durations from 0.2 ms to 70 s (both histogram ends), every seventh failed."""
+    return [
+        (base + (i * 7_919_000_003) % (10 * HOUR_US), 0.2 + (i * 7919) % 70_000 / 1.0, i % 7 != 0)
+        for i in range(n)
+    ]
+
+
+def exact(
+    attempts: list[tuple[int, float, bool]], window: Window
+) -> tuple[list[Bucket], list[float]]:
+    """The series and exact nearest-rank percentiles of ``attempts`` in ``window``."""
+    step = window.bucket_us
+    counts = [[0, 0] for _ in range(SERIES_BUCKETS)]
+    durations = []
+    for at, ms, ok in attempts:
+        if window.since <= at < window.until:
+            counts[(at - window.since) // step][0 if ok else 1] += 1
+            durations.append(ms)
+    durations.sort()
+    series = [Bucket(window.since + i * step, a, b) for i, (a, b) in enumerate(counts)]
+    return series, [durations[nearest_rank(p, len(durations)) - 1] for p in PERCENTILES]
+
+
+async def seeded(
+    storage: Storage, n: int = 240
+) -> tuple[Subscription, list[tuple[int, float, bool]], int]:
+    """A subscription with ``spread`` attempts from ``base`` (an hour and then some
+    before the last whole hour), recorded in batches of 50 with another subscription's
+    attempts mixed in: the subscription, its attempts and ``base``."""
+    user = await owner(storage, f"h{time.time_ns()}@x.io")
+    sub, _ = await storage.subscriptions.create(user, FIELDS)
+    other, _ = await storage.subscriptions.create(user, FIELDS)
+    base = now_us() // HOUR_US * HOUR_US - 12 * HOUR_US
+    attempts = spread(base, n)
+    ids = await deliveries(storage, sub, n)
+    noise = await deliveries(storage, other, n // 4)
+    recorded = [(d, outcome(at, ms, ok)) for d, (at, ms, ok) in zip(ids, attempts, strict=True)]
+    recorded += [(d, outcome(base + i * 1000, 5.0, True)) for i, d in enumerate(noise)]
+    for start in range(0, len(recorded), 50):
+        await storage.attempts.record(recorded[start : start + 50])
+    return sub, attempts, base
+
+
+WINDOWS = (
+    (17 * 60, 9 * 3600 + 41 * 60),  # partial hours at both ends, boundaries cutting hours
+    (0, 10 * 3600),  # whole hours only, boundaries on hours
+    (3600 + 7, 3600 + 1800),  # inside one hour
+    (-3600, 12 * 3600),  # reaching past the attempts on both sides
+)
+
+
+async def test_counts_are_exact_and_percentiles_one_bucket_off_over_hours(storage: Storage) -> None:
+    """Over windows that start and end inside hours and whose buckets cut hours, every
+    series bucket counts exactly the attempts in it, and each percentile lies in the
+    histogram bucket of the exact nearest-rank value, never below it."""
+    sub, attempts, base = await seeded(storage)
+
+    for start_s, end_s in WINDOWS:
+        window = Window(base + start_s * SECOND, base + end_s * SECOND)
+        stats = await storage.stats.for_subscription(sub.id, window)
+        series, percentiles = exact(attempts, window)
+
+        assert series == list(stats.series)
+        for exact_ms, approximate in zip(percentiles, stats.latency_ms, strict=True):
+            assert approximate is not None
+            assert latency_bucket(exact_ms) == latency_bucket(approximate)
+            assert exact_ms <= approximate
+
+
+async def test_overview_series_counts_every_subscriptions_attempts(storage: Storage) -> None:
+    """The overview's series counts every subscription's attempts in each bucket, over
+    a window whose ends and bucket boundaries fall inside hours."""
+    _, attempts, base = await seeded(storage, n=120)
+    window = Window(base + 17 * 60 * SECOND, base + (9 * 3600 + 41 * 60) * SECOND)
+    noise = [(base + i * 1000, 5.0, True) for i in range(30)]
+
+    overview = await storage.stats.overview(window)
+
+    assert exact(attempts + noise, window)[0] == list(overview.series)
+
+
+async def test_migration_12_backfills_the_rollups(storage: Storage) -> None:
+    """Migration 12 run over stored attempts makes the roll-ups the recorder made:
+    the same rows, so the same stats."""
+    sub, _, base = await seeded(storage, n=120)
+    window = Window(base + 17 * 60 * SECOND, base + (9 * 3600 + 41 * 60) * SECOND)
+    select = "SELECT * FROM attempt_rollups ORDER BY subscription_key, hour"
+
+    async def rollups() -> list[dict[str, object]]:
+        # Sums of durations are rounded: floats added in another order differ in the
+        # last bits.
+        rows = [dict(row) for row in await storage.db.fetch(select)]
+        return [{**row, "duration_ms_sum": round(float(row["duration_ms_sum"]), 6)} for row in rows]
+
+    recorded = await rollups()
+    before = await storage.stats.for_subscription(sub.id, window)
+    await storage.db.execute("DROP TABLE attempt_rollups")
+    await storage.db.execute("DELETE FROM schema_migrations WHERE version = 12")
+
+    assert [12] == await migrate(storage.db)
+    assert recorded == await rollups()
+    assert before == await storage.stats.for_subscription(sub.id, window)

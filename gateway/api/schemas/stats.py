@@ -76,8 +76,11 @@ SERIES = (
 
 
 class Latency(Resource):
-    """Nearest-rank percentiles of the attempts' durations (null without attempts): pN
-    is the ceil(N/100 · n)-th smallest of the n durations, failures included."""
+    """Nearest-rank percentiles of the attempts' durations (null without attempts), failures
+    included, read from a latency histogram: pN is the upper bound of the histogram bucket
+    holding the ceil(N/100 · n)-th smallest of the n durations (each bound √2 times the
+    last, from 1 ms to 32.8 s), or the longest duration if that is shorter. Never below
+    the exact value, at most 41 % above it (up to 1 ms above it below 1 ms)."""
 
     p50: float | None
     p95: float | None
