@@ -11,7 +11,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 
 ATTEMPT_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 OUTCOMES = ("succeeded", "retrying", "failed", "postponed", "cancelled")
-PURGED_KINDS = ("events", "deliveries", "attempts")
+PURGED_KINDS = ("events", "deliveries", "attempts", "rollups", "jobs")
 
 
 class RelayMetrics:
@@ -73,7 +73,8 @@ class RelayMetrics:
         )
         self.purged = Counter(
             "hookgate_purged",
-            "Rows purged past their retention, by kind: events, deliveries, attempts.",
+            "Rows purged past their retention, by kind (events, deliveries, attempts, "
+            "rollups, jobs).",
             ["kind"],
             registry=self.registry,
         )

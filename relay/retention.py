@@ -28,7 +28,7 @@ import structlog
 from core.clock import SECOND_US, Clock, now_us
 from core.config import RetentionConfig
 from core.signals import sleep_unless_stopped
-from relay.metrics import RelayMetrics
+from relay.metrics import PURGED_KINDS, RelayMetrics
 from storage import Storage, StorageError
 from storage.retention import Cutoffs, Purged
 
@@ -140,9 +140,8 @@ class Purger:
         return total
 
     def _count(self, purged: Purged) -> None:
-        self._metrics.purged.labels("events").inc(purged.events)
-        self._metrics.purged.labels("deliveries").inc(purged.deliveries)
-        self._metrics.purged.labels("attempts").inc(purged.attempts)
+        for kind in PURGED_KINDS:
+            self._metrics.purged.labels(kind).inc(getattr(purged, kind))
 
     async def _release(self) -> None:
         try:
