@@ -59,11 +59,13 @@ class Wakeups:
             self._publisher = None
 
     async def heard(self) -> AsyncIterator[None]:
-        """One item per wake-up heard, until cancelled; raises on Redis trouble
+        """One item once subscribed (wake-ups published before were not heard: look
+        now), then one per wake-up heard, until cancelled; raises on Redis trouble
         (``REDIS_TROUBLE``), so that the caller can fall back to polling and retry."""
         pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
         try:
             await pubsub.subscribe(self._channel)
+            yield None
             while True:
                 message = await pubsub.get_message(timeout=1.0)
                 if message is not None:

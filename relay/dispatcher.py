@@ -26,7 +26,7 @@ attempt finishes a head, ``_next_in_line`` claims the next one and attempts it a
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import structlog
@@ -100,8 +100,11 @@ class Dispatcher:
         breakers: Breakers,
         metrics: RelayMetrics,
         lease_s: float,
+        on_commit: Callable[[], None] | None = None,
     ) -> None:
         self._storage = storage
+        # Told after each dispatch commits (``core.wakeups``: members' streams hear it).
+        self._on_commit = on_commit
         self._handlers = tuple(handlers)
         self._handler_names = frozenset(handler.name for handler in handlers)
         self._attempts = attempts
@@ -143,6 +146,8 @@ class Dispatcher:
         created = await self._storage.deliveries.create(
             plans, first_dispatch=True, lease_s=self._lease_s
         )
+        if self._on_commit is not None:
+            self._on_commit()
         return [created.pop(event_id, None) for event_id, _ in plans]
 
     async def close(self) -> None:

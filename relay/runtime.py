@@ -114,6 +114,7 @@ async def open_relay(
                 breakers=breakers,
                 metrics=metrics,
                 lease_s=timing.lease_s,
+                on_commit=wakeups.notify,
             )
             sweeper = Sweeper(
                 storage=storage,

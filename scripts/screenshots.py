@@ -23,8 +23,9 @@ def main() -> int:
         "pytest",
         "-q",
         "tests/gateway/console/test_browser.py",
+        "tests/gateway/console/test_jobs.py",
         "-k",
-        "sqlite and (every_page or bad_key)",
+        "sqlite and (every_page or bad_key or until_it_succeeds)",
     ]
     return subprocess.call(command, cwd=ROOT, env=env)  # noqa: S603  (our own interpreter)
 

@@ -99,9 +99,11 @@ class Tally:
 Attempted = tuple[str | None, int, bool, float]  # subscription id, started_at, succeeded, ms
 
 
-def tally(attempts: Iterable[Attempted]) -> dict[tuple[str, int], Tally]:
-    """``attempts`` added up per (subscription key, hour)."""
-    tallies: dict[tuple[str, int], Tally] = {}
+def tally(
+    attempts: Iterable[Attempted], into: dict[tuple[str, int], Tally] | None = None
+) -> dict[tuple[str, int], Tally]:
+    """``attempts`` added up per (subscription key, hour), onto ``into`` if given."""
+    tallies: dict[tuple[str, int], Tally] = {} if into is None else into
     for sub_id, started_at, succeeded, duration_ms in attempts:
         key = (NO_SUBSCRIPTION if sub_id is None else sub_id, hour_of(started_at))
         tallies.setdefault(key, Tally()).add(succeeded, duration_ms)

@@ -23,8 +23,8 @@ from gateway.api.schemas.jobs import BulkRetryIn, JobOut, MatchedOut
 from gateway.api.times import optional_micros
 from gateway.problems import ProblemError
 from storage import NotFoundError, Storage
-from storage.deliveries import RetryFilter
-from storage.records import Delivery
+from storage.records import Delivery, User
+from storage.retries import RetryFilter
 
 log = structlog.get_logger()
 TAG = "deliveries"
@@ -90,18 +90,25 @@ async def retry_deliveries(call: Call) -> Reply:
     one whose subscription was deleted or is disabled is skipped. `dry_run` answers
     only how many would be retried."""
     body = call.body_as(BulkRetryIn)
+    f = await retry_filter(call.storage, call.user, body)
+    return await jobs.start(call, f, dry_run=body.dry_run)
+
+
+async def retry_filter(storage: Storage, user: User, body: BulkRetryIn) -> RetryFilter:
+    """The deliveries ``body`` selects within ``user``'s reach (a member: its own
+    subscriptions'), as a bulk retry job keeps them (the API's and the console's)."""
     since, until = jobs.time_span(body.since, body.until)
-    f = RetryFilter(
+    return RetryFilter(
         statuses=tuple(dict.fromkeys(body.status)),
         subscription_id=body.subscription_id,
+        event_id=body.event_id,
         source=body.source,
         event_type=body.event_type,
-        event_types=await jobs.event_types(call.storage, body.event_type, body.source),
+        event_types=await jobs.event_types(storage, body.event_type, body.source),
         since=since,
         until=until,
-        owner_id=owner_scope(call.user),
+        owner_id=owner_scope(user),
     )
-    return await jobs.start(call, f, dry_run=body.dry_run)
 
 
 api = Routes(TAG)

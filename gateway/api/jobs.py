@@ -13,6 +13,7 @@ from datetime import datetime
 
 import structlog
 
+from core.queue import Queue
 from gateway.api.access import owner_scope
 from gateway.api.inputs import field_problem, invalid
 from gateway.api.operations import Call, Reply, Routes, page_json
@@ -22,7 +23,8 @@ from gateway.problems import ProblemError
 from policy.matching import type_matches
 from storage import Storage
 from storage.events import like_superset
-from storage.jobs import Filter
+from storage.jobs import Filter, Job
+from storage.records import User
 
 log = structlog.get_logger()
 TAG = "jobs"
@@ -61,12 +63,19 @@ async def start(call: Call, f: Filter, *, dry_run: bool) -> Reply:
     if dry_run:
         matched, _ = await call.storage.jobs.matches(f)
         return Reply(200, MatchedOut(matched=matched))
-    job = await call.storage.jobs.create(call.user.id, f)
-    if job.status == "running":
-        await call.queue.run_jobs()
-    log.info("bulk_job_created", job_id=job.id, kind=job.kind, matched=job.matched)
+    job = await create(call.storage, call.queue, call.user, f)
     location = call.location("get_job", id=job.id)
     return Reply(202, JobOut.of(job), headers={"Location": location})
+
+
+async def create(storage: Storage, queue: Queue, user: User, f: Filter) -> Job:
+    """Store ``user``'s job applying ``f`` and wake the workers to run it (the API's and
+    the console's one way to start a bulk job)."""
+    job = await storage.jobs.create(user.id, f)
+    if job.status == "running":
+        await queue.run_jobs()
+    log.info("bulk_job_created", job_id=job.id, kind=job.kind, matched=job.matched)
+    return job
 
 
 async def event_types(

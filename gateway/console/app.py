@@ -13,7 +13,7 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from gateway.console import deliveries, events, live, overview, signin, subscriptions
+from gateway.console import deliveries, events, jobs, live, overview, signin, subscriptions
 from gateway.console.guard import guard_middleware
 from gateway.console.pages import FILTERS
 
@@ -39,8 +39,11 @@ def create_console() -> web.Application:
     add("GET", "/events/{id}", events.show_event, name="event")
     add("POST", "/events/{id}/replay", events.replay_event, name="replay_event")
     add("GET", "/deliveries", deliveries.list_deliveries, name="deliveries")
+    add("POST", "/deliveries/retry", deliveries.retry_matching, name="retry_matching")
     add("GET", "/deliveries/{id}", deliveries.show_delivery, name="delivery")
     add("POST", "/deliveries/{id}/retry", deliveries.retry_delivery, name="retry_delivery")
+    add("GET", "/jobs/{id}", jobs.show_job, name="job")
+    add("GET", "/jobs/{id}/progress", jobs.job_progress, name="job_progress")
     add("GET", "/subscriptions", subscriptions.list_subscriptions, name="subscriptions")
     add("GET", "/subscriptions/new", subscriptions.new_subscription, name="new_subscription")
     add("POST", "/subscriptions", subscriptions.create_subscription, name="create_subscription")
@@ -50,6 +53,6 @@ def create_console() -> web.Application:
     add("POST", "/subscriptions/{id}/rotate-secret", subscriptions.rotate_secret, name="rotate")
     add("POST", "/subscriptions/{id}/test", subscriptions.send_test, name="send_test")
     add("GET", "/live", live.live, name="live")
-    add("GET", "/live/feed", live.feed, name="live_feed")
+    add("GET", "/live/stream", live.stream, name="live_stream")
     console.router.add_static("/static", HERE / "static", name="static")
     return console

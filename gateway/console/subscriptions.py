@@ -33,6 +33,7 @@ from policy.filters import compile_filter
 from policy.redaction import shown_headers
 from storage import Storage
 from storage.records import Subscription, SubscriptionFields
+from storage.stats import Bucket
 
 DAY_US = 86_400 * SECOND_US
 _LIST_SEPARATORS = re.compile(r"[\s,]+")
@@ -45,6 +46,7 @@ class Shown:
     subscription: Subscription
     health: HealthOut
     stats: SubscriptionStats
+    series: tuple[Bucket, ...]
 
 
 async def with_health(storage: Storage, subscriptions: Sequence[Subscription]) -> list[Shown]:
@@ -55,7 +57,7 @@ async def with_health(storage: Storage, subscriptions: Sequence[Subscription]) -
     for subscription in subscriptions:
         stats = await storage.stats.for_subscription(subscription.id, window)
         health = HealthOut.model_validate(HealthOut.row(subscription))
-        shown.append(Shown(subscription, health, SubscriptionStats.of(stats)))
+        shown.append(Shown(subscription, health, SubscriptionStats.of(stats), stats.series))
     return shown
 
 
@@ -177,9 +179,7 @@ async def _page(
         "secret": secret,
         "recent": recent.items,
         "chart": rate_chart(
-            (
-                await storage.stats.for_subscription(subscription.id, storage.stats.window(DAY_US))
-            ).series,
+            shown.series,
             "Success rate of this subscription's attempts per hour over the last 24 hours",
         ),
         "sources": _source_names(request),

@@ -82,9 +82,11 @@ class Remote:
         params: Mapping[str, str | None],
         *,
         on_reconnect: Callable[[str, float], None],
+        on_connect: Callable[[], None] | None = None,
     ) -> AsyncIterator[StreamRecord]:
-        """The stream's records, for ever; ``on_reconnect(reason, wait_s)`` is told of
-        each drop. Failing to connect the first time, or a refused key, raises."""
+        """The stream's records, for ever; ``on_connect()`` is told of each connection
+        made, ``on_reconnect(reason, wait_s)`` of each drop. Failing to connect the first
+        time, or a refused key, raises."""
         last_id: str | None = None
         delay = FIRST_RETRY_S
         connected = False
@@ -95,6 +97,8 @@ class Remote:
                     last_id = record.id or last_id
                     if record.kind:
                         yield record
+                    elif on_connect is not None:
+                        on_connect()
                 reason = "the stream ended"
             except RemoteError as e:
                 if not connected or "API key" in str(e):

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from collections.abc import AsyncIterator
 from typing import Any
 
 import click
 
 from hookgate.remote.client import Remote, RemoteError
 from hookgate.remote.running import (
+    counted,
     print_fields,
     print_json,
     print_table,
@@ -25,7 +27,7 @@ JOB_POLL_S = 0.5
 
 @click.group()
 def deliveries() -> None:
-    """Deliveries and their attempts (over the API of a running hookgate)."""
+    """Deliveries and their attempts, over the API."""
 
 
 @deliveries.command("list")
@@ -166,7 +168,7 @@ def retry_deliveries(
             if as_json:
                 print_json(answer)
             else:
-                click.echo(f"would retry {answer['matched']} deliveries")
+                click.echo(f"would retry {counted(answer['matched'], 'delivery', 'deliveries')}")
             return 0
         job = await _until_done(remote, answer)
         if as_json:
@@ -183,17 +185,27 @@ def retry_deliveries(
 
 
 async def _until_done(remote: Remote, job: dict[str, Any]) -> Any:
-    """Poll the job until it is no longer running, with a progress bar of its count."""
-    # On stderr, so that --json output stays clean; click draws it only on a terminal.
+    """Poll the job until it is no longer running; on a terminal, with a progress bar of
+    its count, else with one line when it starts (both on stderr: --json stays clean)."""
+    last = job
+    if not sys.stderr.isatty():
+        # click's bar without a terminal prints its label once and no line end, which
+        # ran into the final line.
+        matched = counted(job["matched"], "delivery", "deliveries")
+        click.echo(f"job {job['id']}: retrying {matched}", err=True)
+        return [state async for state in _polled(remote, job)][-1]
     with click.progressbar(
         length=max(int(job["matched"]), 1), label=f"retrying ({job['id']})", file=sys.stderr
     ) as bar:
-        shown = 0
-        while True:
-            done = int(job["done"])
-            bar.update(done - shown)
-            shown = done
-            if job["status"] != "running":
-                return job
-            await asyncio.sleep(JOB_POLL_S)
-            job = await remote.get(f"/jobs/{job['id']}")
+        async for last in _polled(remote, job):
+            bar.update(int(last["done"]) - bar.pos)
+    return last
+
+
+async def _polled(remote: Remote, job: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
+    """``job``, then its state every ``JOB_POLL_S`` until it is no longer running."""
+    yield job
+    while job["status"] == "running":
+        await asyncio.sleep(JOB_POLL_S)
+        job = await remote.get(f"/jobs/{job['id']}")
+        yield job

@@ -8,6 +8,7 @@ import click
 
 from hookgate.remote.client import Remote
 from hookgate.remote.running import (
+    counted,
     print_fields,
     print_json,
     print_table,
@@ -20,7 +21,7 @@ from hookgate.remote.running import (
 
 @click.group()
 def events() -> None:
-    """Stored webhooks (over the API of a running hookgate)."""
+    """Stored webhooks, over the API."""
 
 
 @events.command("list")
@@ -89,7 +90,8 @@ def replay_event(event_id: str, url: str, api_key: str, as_json: bool) -> int:
         if as_json:
             print_json(created["data"])
             return 0
-        click.echo(f"replayed {event_id}: {len(created['data'])} new deliveries")
+        news = counted(len(created["data"]), "new delivery", "new deliveries")
+        click.echo(f"replayed {event_id}: {news}")
         for delivery in created["data"]:
             click.echo(f"  {delivery['id']}  {delivery['target']}")
         return 0

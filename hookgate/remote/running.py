@@ -119,6 +119,11 @@ def print_fields(item: dict[str, Any], names: Sequence[str]) -> None:
         click.echo(f"{name.ljust(width)}  {'' if item.get(name) is None else item[name]}")
 
 
+def counted(count: int, one: str, many: str) -> str:
+    """``count`` and the noun that agrees with it: ``1 delivery``, ``2 deliveries``."""
+    return f"{count} {one if count == 1 else many}"
+
+
 def short_time(value: str | None) -> str:
     """An RFC 3339 time to the second."""
     return "" if value is None else value[:19].replace("T", " ") + "Z"

@@ -29,7 +29,11 @@ def tail(
     params = {"source": source, "event_type": event_type, "subscription_id": subscription}
 
     async def work(remote: Remote) -> int:
-        async for record in remote.follow(params, on_reconnect=say_reconnecting):
+        def say_following() -> None:
+            click.echo(f"hookgate: following {remote.url} (Ctrl-C to stop)", err=True)
+
+        records = remote.follow(params, on_reconnect=say_reconnecting, on_connect=say_following)
+        async for record in records:
             if as_json:
                 click.echo(orjson.dumps({"kind": record.kind, **record.data}).decode())
             else:

@@ -31,6 +31,7 @@ class BulkRetryIn(Body):
         description='Their statuses now; by default `["failed"]`.',
     )
     subscription_id: str | None = Id
+    event_id: str | None = Field(default=None, max_length=40, description="Their event.")
     source: SourceName | None = Field(default=None, description="Their event's source.")
     event_type: EventTypePattern | None = Field(
         default=None, description="A pattern for their event's type, as subscriptions take."

@@ -22,7 +22,7 @@ from arq.connections import ArqRedis
 
 from core.ids import new_id
 from core.wakeups import Wakeups
-from gateway.api.stream import HEARTBEAT_S
+from gateway.api.stream import FEED_POLL_S, HEARTBEAT_S
 from gateway.app import create_app
 from storage.records import Subscription, Target
 from tests.gateway.api.conftest import (
@@ -163,6 +163,35 @@ async def test_an_ingested_event_and_a_recorded_attempt_arrive(
     } == attempt.data
     assert ("event", "attempt") == (event.event, attempt.event)
     assert None not in (event.id, attempt.id)
+
+
+async def test_wakeups_bring_records_without_the_poll(
+    aiohttp_client: Any, migrated_url: str, queue: ArqRedis, worker_wakeups: Wakeups
+) -> None:
+    """With the feed's safety poll an hour apart, an ingested event and an attempt the
+    worker publishes still arrive: the wake-ups of ingest and of the worker bring them."""
+    app = create_app(gateway_config(migrated_url))
+    app[FEED_POLL_S] = 3600.0
+    client: TestClient[Any, Any] = await aiohttp_client(app)
+    api = Api(client, {})
+    operator = await api.add_caller("operator", "operator")
+    await api.add_caller("member", "member")
+    stream = await open_stream(client, operator.key)
+    case = signed_case("github", int(time.time()))
+    ingested = await client.post(
+        f"/ingest/{source_name('github')}",
+        data=case.request.body,
+        headers=dict(case.request.headers),
+    )
+    event_id = (await ingested.json())["id"]
+    event = await stream.next()
+    subscription = await add_subscription(api.storage, api.user("member"))
+    delivery = await add_delivery(api.storage, subscription, event_id)
+    await add_attempt(api.storage, delivery, 200, final=True)
+    worker_wakeups.notify()
+    attempt = await stream.next()
+
+    assert (event_id, delivery.id) == (event.data["id"], attempt.data["delivery_id"])
 
 
 async def test_a_member_hears_only_its_own(api: Api, worker_wakeups: Wakeups) -> None:
