@@ -21,11 +21,13 @@ keeps (``storage.events``).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from core.clock import Clock, now_us
+from core.ids import first_id
 from storage.database import Database
-from storage.query import Where, add_time_range
+from storage.query import Where
 from storage.records import DELIVERY_STATUSES
 from storage.rollups import (
     HOUR_US,
@@ -196,10 +198,12 @@ class Stats:
         pending, oldest_pending_at = await self.backlog()
         return Overview(
             window=window,
-            events_by_source=await self._counts("events", "source", "received_at", "evt", window),
+            events_by_source=await self._counts(
+                "events", "source", await self._sources(), "evt", window
+            ),
             deliveries_by_status={
                 **dict.fromkeys(DELIVERY_STATUSES, 0),
-                **await self._counts("deliveries", "status", "created_at", "dlv", window),
+                **await self._counts("deliveries", "status", DELIVERY_STATUSES, "dlv", window),
             },
             pending=pending,
             oldest_pending_at=oldest_pending_at,
@@ -219,23 +223,28 @@ class Stats:
         return (0, None) if row is None else (int(row["n"]), row["oldest"])
 
     async def _counts(
-        self, table: str, column: str, time_column: str, prefix: str, window: Window
+        self, table: str, column: str, names: Sequence[str], prefix: str, window: Window
     ) -> dict[str, int]:
-        """Rows of ``table`` made in ``window``, counted by ``column``."""
-        where = add_time_range(
-            Where(),
-            id_column="id",
-            time_column=time_column,
-            prefix=prefix,
-            since=window.since,
-            until=window.until,
-        )
-        rows = await self._db.fetch(
-            f"SELECT {column} AS name, COUNT(*) AS n FROM {table}{where.sql()} "
-            f"GROUP BY {column} ORDER BY {column}",
-            *where.args,
-        )
-        return {row["name"]: int(row["n"]) for row in rows}
+        """Rows of ``table`` whose id was made in ``window``, counted for each of ``names``
+        of ``column``: one count per name over the ``(column, id)`` index, which answers
+        from the index alone (ids begin with their creation millisecond, ``core.ids``),
+        where a ``GROUP BY`` over the window would read every row of it."""
+        counts = {}
+        for name in names:
+            where = Where().add(f"{column} = {{}}", name)
+            where.add("id >= {}", first_id(prefix, window.since // 1000))
+            where.add("id < {}", first_id(prefix, window.until // 1000))
+            row = await self._db.fetchrow(
+                f"SELECT COUNT(*) AS n FROM {table}{where.sql()}", *where.args
+            )
+            if row is not None and int(row["n"]):
+                counts[name] = int(row["n"])
+        return counts
+
+    async def _sources(self) -> list[str]:
+        """Every source that ever stored an event (from the small catalog)."""
+        rows = await self._db.fetch("SELECT DISTINCT source FROM event_types ORDER BY source")
+        return [row["source"] for row in rows]
 
     async def event_types(self, owner_id: str | None = None) -> list[EventType]:
         """Every (source, type) stored, by source then type; ``owner_id`` keeps those of
