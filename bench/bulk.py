@@ -17,25 +17,21 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import aiohttp
-import yaml
 
 from bench.ingest import (
     SECRET_KEY,
-    SIGNING_SECRET,
     body_1kb,
     drive,
-    start,
+    serve_ingest,
     stop,
-    wait_until_listening,
     write_signed_headers,
 )
-from bench.support import free_port, temporary_database
+from bench.support import temporary_database
 from core.clock import now_us
 from core.ids import new_id
 from core.queue import Queue
@@ -99,27 +95,8 @@ async def bench_backend(
     async with open_storage(storage_url, SECRET_KEY) as storage:
         await storage.migrate()
         key = await seed(storage, args.items)
-    port = free_port()
-    config = folder / f"config-{port}.yaml"
-    config.write_text(
-        yaml.safe_dump(
-            {
-                "server": {"host": "127.0.0.1", "port": port},
-                "storage": {"url": storage_url},
-                "redis": {"url": REDIS_URL},
-                "security": {"secret_key": SECRET_KEY},
-                "sources": [
-                    {"name": "sw", "verifier": "standard-webhooks", "secrets": [SIGNING_SECRET]}
-                ],
-            }
-        )
-    )
-    process = start(
-        [sys.executable, "-m", "hookgate", "--config", str(config), "serve"],
-        {**os.environ, "HOOKGATE_CONFIG": ""},
-    )
+    process, port = await serve_ingest(storage_url, folder)
     try:
-        await wait_until_listening(port, process)
         alone = await asyncio.to_thread(drive, port, args.seconds, args.connections, *files)
         figures = await during_job(storage_url, port, key, args, files)
     finally:

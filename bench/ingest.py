@@ -88,6 +88,39 @@ def start(command: list[str], env: dict[str, str] | None = None) -> subprocess.P
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
 
 
+async def serve_ingest(
+    storage_url: str, folder: Path, **extra: object
+) -> tuple[subprocess.Popen[bytes], int]:
+    """``hookgate serve`` on ``storage_url`` with one Standard Webhooks source (and the
+    ``extra`` top-level config sections), listening on a free port; the process and port."""
+    port = free_port()
+    config = folder / f"config-{port}.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "server": {"host": "127.0.0.1", "port": port},
+                "storage": {"url": storage_url},
+                "redis": {"url": REDIS_URL},
+                "security": {"secret_key": SECRET_KEY},
+                "sources": [
+                    {"name": "sw", "verifier": "standard-webhooks", "secrets": [SIGNING_SECRET]}
+                ],
+                **extra,
+            }
+        )
+    )
+    process = start(
+        [sys.executable, "-m", "hookgate", "--config", str(config), "serve"],
+        {**os.environ, "HOOKGATE_CONFIG": ""},
+    )
+    try:
+        await wait_until_listening(port, process)
+    except BaseException:
+        stop(process)
+        raise
+    return process, port
+
+
 def stop(process: subprocess.Popen[bytes]) -> None:
     """SIGTERM, then wait."""
     process.send_signal(signal.SIGTERM)
@@ -103,27 +136,8 @@ async def bench_hookgate(
     """Run ``hookgate serve`` on ``storage_url`` under load; figures and stored count."""
     async with open_storage(storage_url, SECRET_KEY) as storage:
         await storage.migrate()
-    port = free_port()
-    config = folder / f"config-{port}.yaml"
-    config.write_text(
-        yaml.safe_dump(
-            {
-                "server": {"host": "127.0.0.1", "port": port},
-                "storage": {"url": storage_url},
-                "redis": {"url": REDIS_URL},
-                "security": {"secret_key": SECRET_KEY},
-                "sources": [
-                    {"name": "sw", "verifier": "standard-webhooks", "secrets": [SIGNING_SECRET]}
-                ],
-            }
-        )
-    )
-    process = start(
-        [sys.executable, "-m", "hookgate", "--config", str(config), "serve"],
-        {**os.environ, "HOOKGATE_CONFIG": ""},
-    )
+    process, port = await serve_ingest(storage_url, folder)
     try:
-        await wait_until_listening(port, process)
         figures = drive(port, args.seconds, args.connections, *files)
     finally:
         stop(process)

@@ -17,23 +17,18 @@ import argparse
 import asyncio
 import os
 import sqlite3
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import asyncpg
-import yaml
 
 from bench.ingest import (
-    REDIS_URL,
     SECRET_KEY,
-    SIGNING_SECRET,
     body_1kb,
     drive,
-    start,
+    serve_ingest,
     stop,
-    wait_until_listening,
     write_signed_headers,
 )
 from bench.support import free_port, temporary_database
@@ -116,25 +111,6 @@ async def seed_postgres(url: str, events: int) -> None:
         await conn.close()
 
 
-def write_config(folder: Path, storage_url: str, port: int) -> Path:
-    """The gateway's config: one Standard Webhooks source, this bench's Redis db."""
-    path = folder / f"config-{port}.yaml"
-    path.write_text(
-        yaml.safe_dump(
-            {
-                "server": {"host": "127.0.0.1", "port": port},
-                "storage": {"url": storage_url},
-                "redis": {"url": REDIS_URL},
-                "security": {"secret_key": SECRET_KEY},
-                "sources": [
-                    {"name": "sw", "verifier": "standard-webhooks", "secrets": [SIGNING_SECRET]}
-                ],
-            }
-        )
-    )
-    return path
-
-
 def purged_so_far(metrics: RelayMetrics) -> float:
     """Rows the purger has deleted so far, every kind."""
     registry = metrics.registry
@@ -160,14 +136,8 @@ async def bench_backend(
     files = (folder / f"headers-{os.getpid()}-{free_port()}.tsv", folder / "body.json")
     files[1].write_bytes(body)
     write_signed_headers(files[0], body, int(args.seconds * 2 * 40_000))
-    port = free_port()
-    config = write_config(folder, storage_url, port)
-    server = start(
-        [sys.executable, "-m", "hookgate", "--config", str(config), "serve"],
-        {**os.environ, "HOOKGATE_CONFIG": ""},
-    )
+    server, port = await serve_ingest(storage_url, folder)
     try:
-        await wait_until_listening(port, server)
         baseline = await asyncio.to_thread(drive, port, args.seconds, args.connections, *files)
         figures = await purge_under_load(storage_url, port, args, files)
     finally:

@@ -30,7 +30,6 @@ import hmac
 import multiprocessing
 import os
 import re
-import sys
 import tempfile
 import time
 from multiprocessing.connection import Connection
@@ -38,20 +37,17 @@ from pathlib import Path
 
 import aiohttp
 import orjson
-import yaml
 
 from bench.ingest import (
-    REDIS_URL,
     SECRET_KEY,
     SIGNING_SECRET,
     body_1kb,
     drive,
-    start,
+    serve_ingest,
     stop,
-    wait_until_listening,
     write_signed_headers,
 )
-from bench.support import free_port, temporary_database
+from bench.support import temporary_database
 from storage import open_storage
 
 
@@ -190,33 +186,13 @@ async def bench_backend(
     async with open_storage(storage_url, SECRET_KEY) as storage:
         await storage.migrate()
         _, key = await storage.users.create("Bench", f"bench-{os.urandom(4).hex()}@x.io", "admin")
-    port = free_port()
-    config = folder / f"config-{port}.yaml"
-    config.write_text(
-        yaml.safe_dump(
-            {
-                "server": {"host": "127.0.0.1", "port": port},
-                "storage": {"url": storage_url},
-                "redis": {"url": REDIS_URL},
-                "security": {"secret_key": SECRET_KEY},
-                "api": {"rate_limit_per_s": 0},
-                "sources": [
-                    {"name": "sw", "verifier": "standard-webhooks", "secrets": [SIGNING_SECRET]}
-                ],
-            }
-        )
-    )
     body_path, headers_path = folder / "body.json", folder / "headers.tsv"
     body_path.write_bytes(body_1kb())
     write_signed_headers(headers_path, body_1kb(), int(args.wrk_seconds * 2 * 20_000))
-    process = start(
-        [sys.executable, "-m", "hookgate", "--config", str(config), "serve"],
-        {**os.environ, "HOOKGATE_CONFIG": ""},
-    )
+    process, port = await serve_ingest(storage_url, folder, api={"rate_limit_per_s": 0})
     base = f"http://127.0.0.1:{port}"
     figures: dict[str, float] = {}
     try:
-        await wait_until_listening(port, process)
         alone = drive(port, args.wrk_seconds, args.connections, headers_path, body_path)
         figures["rps_alone"] = alone["rps"]
         stream_url = f"{base}/api/v1/stream"
